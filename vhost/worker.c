@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Workers, work items and file polling.
+ *
+ * A worker is a kernel thread that adopts the owner's mm and cgroups and
+ * runs queued work items in order.  Queueing takes no lock, so interrupt
+ * handlers (block completions) and wait-queue callbacks (eventfd kicks,
+ * socket readiness) can hand work to the owner's context.
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/kthread.h>
+#include <linux/sched/mm.h>
+#include <linux/cgroup.h>
+#include <linux/slab.h>
+#include <linux/completion.h>
+#include "vhost.h"
+#include "internal.h"
+
+/**
+ * kvhost_work_init() - prepare a work item
+ * @work:	the item
+ * @fn:		what the worker calls
+ *
+ * Context: any.
+ */
+void kvhost_work_init(struct kvhost_work *work, kvhost_work_fn_t fn)
+{
+	clear_bit(KVHOST_WORK_QUEUED, &work->flags);
+	work->fn = fn;
+}
+EXPORT_SYMBOL_GPL(kvhost_work_init);
+
+static bool kvhost_worker_queue(struct kvhost_worker *worker,
+				struct kvhost_work *work)
+{
+	if (test_and_set_bit(KVHOST_WORK_QUEUED, &work->flags))
+		return false;
+	/*
+	 * llist_add() is a full barrier: the worker that takes the item sees
+	 * everything stored before it was queued.
+	 */
+	llist_add(&work->node, &worker->work_list);
+	wake_up_process(worker->task);
+	return true;
+}
+
+/**
+ * kvhost_vq_work_queue() - run a work item on a virtqueue's worker
+ * @vq:		the virtqueue
+ * @work:	the item; queued at most once until it starts running
+ *
+ * Context: any, including hard interrupt.
+ * Return: true if queued now, false if it was already queued or the queue
+ * has no worker (no owner).
+ */
+bool kvhost_vq_work_queue(struct kvhost_virtqueue *vq, struct kvhost_work *work)
+{
+	struct kvhost_worker *worker;
+	bool queued = false;
+
+	rcu_read_lock();
+	worker = rcu_dereference(vq->worker);
+	if (worker)
+		queued = kvhost_worker_queue(worker, work);
+	rcu_read_unlock();
+	return queued;
+}
+EXPORT_SYMBOL_GPL(kvhost_vq_work_queue);
+
+struct kvhost_flush_work {
+	struct kvhost_work work;
+	struct completion done;
+};
+
+static void kvhost_flush_fn(struct kvhost_work *work)
+{
+	complete(&container_of(work, struct kvhost_flush_work, work)->done);
+}
+
+/* Wait until everything queued on @worker before now has run. */
+void kvhost_worker_flush(struct kvhost_worker *worker)
+{
+	struct kvhost_flush_work flush;
+
+	init_completion(&flush.done);
+	kvhost_work_init(&flush.work, kvhost_flush_fn);
+	if (kvhost_worker_queue(worker, &flush.work))
+		wait_for_completion(&flush.done);
+}
+
+/**
+ * kvhost_vq_flush() - wait for the work queued on a virtqueue's worker
+ * @vq:		the virtqueue
+ *
+ * Context: process context, caller holds vq->dev->mutex (which keeps the
+ * worker attached) and not vq->mutex (the work may need it).
+ */
+void kvhost_vq_flush(struct kvhost_virtqueue *vq)
+{
+	struct kvhost_worker *worker;
+
+	lockdep_assert_held(&vq->dev->mutex);
+	worker = rcu_dereference_protected(vq->worker,
+					   lockdep_is_held(&vq->dev->mutex));
+	if (worker)
+		kvhost_worker_flush(worker);
+}
+EXPORT_SYMBOL_GPL(kvhost_vq_flush);
+
+static int kvhost_worker_fn(void *data)
+{
+	struct kvhost_worker *worker = data;
+	struct kvhost_work *work, *next;
+	struct llist_node *node;
+
+	kthread_use_mm(worker->dev->mm);
+	for (;;) {
+		/* Set before looking, so a wake-up after the look is not lost. */
+		set_current_state(TASK_INTERRUPTIBLE);
+		node = llist_del_all(&worker->work_list);
+		if (!node) {
+			/* Stop only once everything queued has run. */
+			if (kthread_should_stop()) {
+				__set_current_state(TASK_RUNNING);
+				break;
+			}
+			schedule();
+			continue;
+		}
+		__set_current_state(TASK_RUNNING);
+		node = llist_reverse_order(node);
+		llist_for_each_entry_safe(work, next, node, node) {
+			/* Cleared first: the item may requeue itself while it runs. */
+			clear_bit(KVHOST_WORK_QUEUED, &work->flags);
+			work->fn(work);
+			cond_resched();
+		}
+	}
+	kthread_unuse_mm(worker->dev->mm);
+	return 0;
+}
+
+/**
+ * kvhost_worker_create() - start a worker for the owner of @dev
+ * @dev:	device whose dev->mm is already set to the caller's mm
+ *
+ * Context: process context of the owner, dev->mutex held.
+ * Return: the worker, or an ERR_PTR.
+ */
+struct kvhost_worker *kvhost_worker_create(struct kvhost_dev *dev)
+{
+	struct kvhost_worker *worker;
+	struct task_struct *task;
+	u32 id;
+	int ret;
+
+	lockdep_assert_held(&dev->mutex);
+	worker = kzalloc(sizeof(*worker), GFP_KERNEL_ACCOUNT);
+	if (!worker)
+		return ERR_PTR(-ENOMEM);
+	worker->dev = dev;
+	init_llist_head(&worker->work_list);
+
+	task = kthread_create(kvhost_worker_fn, worker, "kvhost-%d",
+			      task_pid_nr(current));
+	if (IS_ERR(task)) {
+		ret = PTR_ERR(task);
+		goto free_worker;
+	}
+	worker->task = task;
+
+	ret = cgroup_attach_task_all(current, task);
+	if (ret)
+		goto stop_task;
+
+	ret = xa_alloc(&dev->workers, &id, worker, xa_limit_32b, GFP_KERNEL);
+	if (ret)
+		goto stop_task;
+	worker->id = id;
+
+	wake_up_process(task);
+	return worker;
+
+stop_task:
+	kthread_stop(task);
+free_worker:
+	kfree(worker);
+	return ERR_PTR(ret);
+}
+
+/*
+ * Run what is queued, then stop the thread.  No virtqueue may point at
+ * @worker any more and an RCU grace period must have passed, so nothing
+ * can queue on it.
+ */
+void kvhost_worker_destroy(struct kvhost_worker *worker)
+{
+	struct kvhost_dev *dev = worker->dev;
+
+	lockdep_assert_held(&dev->mutex);
+	WARN_ON_ONCE(worker->attached);
+	xa_erase(&dev->workers, worker->id);
+	kthread_stop(worker->task);
+	kfree(worker);
+}
+
+static void kvhost_poll_func(struct file *file, wait_queue_head_t *wqh,
+			     poll_table *pt)
+{
+	struct kvhost_poll *poll = container_of(pt, struct kvhost_poll, table);
+
+	poll->wqh = wqh;
+	add_wait_queue(wqh, &poll->wait);
+}
+
+/* Called under the polled file's wait-queue lock, possibly in interrupt. */
+static int kvhost_poll_wakeup(wait_queue_entry_t *wait, unsigned int mode,
+			      int sync, void *key)
+{
+	struct kvhost_poll *poll = container_of(wait, struct kvhost_poll, wait);
+
+	if (!(key_to_poll(key) & poll->mask))
+		return 0;
+	kvhost_poll_queue(poll);
+	return 0;
+}
+
+/**
+ * kvhost_poll_init() - prepare to run @fn when a file polls ready
+ * @poll:	the poll object
+ * @fn:		work function, run on @vq's worker
+ * @mask:	poll events that trigger it
+ * @vq:		the virtqueue whose worker runs @fn
+ *
+ * Context: any.
+ */
+void kvhost_poll_init(struct kvhost_poll *poll, kvhost_work_fn_t fn,
+		      __poll_t mask, struct kvhost_virtqueue *vq)
+{
+	init_waitqueue_func_entry(&poll->wait, kvhost_poll_wakeup);
+	init_poll_funcptr(&poll->table, kvhost_poll_func);
+	poll->mask = mask;
+	poll->vq = vq;
+	poll->wqh = NULL;
+	kvhost_work_init(&poll->work, fn);
+}
+EXPORT_SYMBOL_GPL(kvhost_poll_init);
+
+/**
+ * kvhost_poll_start() - start watching @file
+ * @poll:	the poll object, not watching anything
+ * @file:	the file; the caller keeps a reference while it is watched
+ *
+ * Queues the work at once if @file is already ready.
+ * Context: process context; the caller serialises start and stop.
+ * Return: 0, or -EINVAL if the file reports an error.
+ */
+int kvhost_poll_start(struct kvhost_poll *poll, struct file *file)
+{
+	__poll_t mask;
+
+	if (poll->wqh)
+		return 0;
+	mask = vfs_poll(file, &poll->table);
+	if (mask)
+		kvhost_poll_wakeup(&poll->wait, 0, 0, poll_to_key(mask));
+	if (mask & EPOLLERR) {
+		kvhost_poll_stop(poll);
+		return -EINVAL;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kvhost_poll_start);
+
+/**
+ * kvhost_poll_stop() - stop watching
+ * @poll:	the poll object
+ *
+ * Work already queued may still run: flush the virtqueue to wait for it.
+ * Context: process or worker context; the caller serialises start and stop.
+ */
+void kvhost_poll_stop(struct kvhost_poll *poll)
+{
+	if (poll->wqh) {
+		remove_wait_queue(poll->wqh, &poll->wait);
+		poll->wqh = NULL;
+	}
+}
+EXPORT_SYMBOL_GPL(kvhost_poll_stop);
+
+/**
+ * kvhost_poll_queue() - run the poll's work now, as if the file woke us
+ * @poll:	the poll object
+ *
+ * Context: any.
+ */
+void kvhost_poll_queue(struct kvhost_poll *poll)
+{
+	kvhost_vq_work_queue(poll->vq, &poll->work);
+}
+EXPORT_SYMBOL_GPL(kvhost_poll_queue);
