@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# "make check": every test tier, as one TAP stream in build/check.tap.
+#
+#   1. userspace build (make user)          ok - build userspace
+#   2. unit tier (make -C tests/unit check) its TAP
+#   3. per kernel of scripts/kernels.sh list:
+#        ok - build modules <rel>
+#        ok - sparse clean <rel>
+#        VM run of tests/vm/in-vm.sh         its TAP + ok - kernel log clean (<rel>, check)
+#   last line: "N passed, N failed[, N skipped]" (tests/tap-summary.sh)
+#
+# Env: KVHOST_VM_TIMEOUT (default 600 s per VM), KVHOST_KERNELS (override the
+# kernel list, space separated), KVHOST_SKIP_SPARSE=1.
+# Exit status non-zero if anything failed.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd -P)
+build=$top/build
+tap=$build/check.tap
+logs=$build/logs
+MAKE=${MAKE:-make}
+
+# emit: append stdin to the TAP file and show it
+emit() { tee -a "$tap"; }
+
+# log_tail FILE: last lines of a log as TAP comments
+log_tail() { tail -n "${2:-25}" "$1" | sed 's/^/#   /'; }
+
+# step NAME LOG CMD...: run CMD with output in LOG, emit ok/not ok NAME
+step() {
+	local name=$1 log=$2
+	shift 2
+	if "$@" >"$log" 2>&1; then
+		echo "ok - $name" | emit
+	else
+		{ echo "not ok - $name (log: ${log#"$top"/})"; log_tail "$log"; } | emit
+		return 1
+	fi
+}
+
+step_user() {
+	step "build userspace" "$logs/user.log" "$MAKE" -C "$top" user || true
+}
+
+step_unit() {
+	local log=$logs/unit.log rc=0
+	if [ ! -f "$top/tests/unit/Makefile" ]; then
+		echo "ok - unit tier # SKIP no tests/unit/Makefile" | emit
+		return 0
+	fi
+	echo "# unit tier" | emit
+	"$MAKE" --no-print-directory -C "$top/tests/unit" check \
+		OUT="$build/user/tests/unit" USER_OUT="$build/user" 2>&1 </dev/null |
+		tee "$log" | emit || rc=$?
+	if [ "$rc" != 0 ] && ! grep -q '^not ok' "$log"; then
+		echo "not ok - unit tier exited $rc" | emit
+	fi
+}
+
+step_kernel() {
+	local rel=$1 built=1
+	echo "# kernel $rel" | emit
+	step "build modules $rel" "$logs/build-$rel.log" \
+		"$top/scripts/build-modules.sh" "$rel" modules || built=0
+	if [ "${KVHOST_SKIP_SPARSE:-0}" = 1 ]; then
+		echo "ok - sparse clean $rel # SKIP KVHOST_SKIP_SPARSE=1" | emit
+	elif [ "$built" = 1 ]; then
+		step "sparse clean $rel" "$logs/sparse-step-$rel.log" \
+			"$top/scripts/build-modules.sh" "$rel" sparse || true
+	else
+		echo "ok - sparse clean $rel # SKIP module build failed" | emit
+	fi
+	"$top/tests/vm/run-vm.sh" --kernel "$rel" --script "$top/tests/vm/in-vm.sh" \
+		--name check --timeout "${KVHOST_VM_TIMEOUT:-600}" | emit || true
+}
+
+main() {
+	local rel kernels t0
+	t0=$(date +%s)
+	mkdir -p "$build" "$logs"
+	: >"$tap"
+	kernels=${KVHOST_KERNELS:-$("$top/scripts/kernels.sh" list)}
+	step_user
+	step_unit
+	for rel in $kernels; do
+		step_kernel "$rel"
+	done
+	echo "# make check took $(($(date +%s) - t0))s; TAP in ${tap#"$top"/}"
+	"$top/tests/tap-summary.sh" "$tap"
+}
+
+main "$@"

@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The standard in-VM test run of "make check" (started by tests/vm/run-vm.sh).
+#
+# 1. insmod the project modules built for this kernel from $KVHOST_TOP/build/<rel>/
+# 2. modprobe the distro's tun vhost_iotlb vhost vhost_net next to them
+# 3. run every executable in $KVHOST_TOP/build/user/tests/integration/ (TAP
+#    passed through; a program exiting non-zero without "not ok" adds one)
+# 4. rmmod the project modules in reverse order, save dmesg to $KVHOST_OUT
+#
+# Env (set by run-vm.sh): KVHOST_KVER KVHOST_TOP KVHOST_OUT KVHOST_KDIR
+# Optional: KVHOST_TEST_TIMEOUT seconds per integration program (default 300).
+set -uo pipefail
+
+rel=${KVHOST_KVER:?} top=${KVHOST_TOP:?} out=${KVHOST_OUT:?} kdir=${KVHOST_KDIR:?}
+mods=$top/build/$rel
+itests=$top/build/user/tests/integration
+prog_timeout=${KVHOST_TEST_TIMEOUT:-300}
+
+# module path (relative to build/<rel>) : the source dir that makes it required
+PROJECT_MODULES=(
+	"vhost/kvhost.ko:vhost"
+	"tests/kmod/kvhost_test.ko:tests/kmod"
+	"vhost_net/kvhost_net.ko:vhost_net"
+	"vhost_blk/kvhost_blk.ko:vhost_blk"
+)
+DISTRO_MODULES=(tun vhost_iotlb vhost vhost_net)
+
+failures=0
+loaded=()
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
+
+load_project_modules() {
+	local ent ko dir err
+	for ent in "${PROJECT_MODULES[@]}"; do
+		ko=${ent%%:*} dir=${ent#*:}
+		if [ ! -f "$mods/$ko" ]; then
+			if [ -f "$top/$dir/Kbuild" ] || [ "$dir" = vhost ] || [ "$dir" = tests/kmod ]; then
+				not_ok "$(basename "$ko") missing ($rel): no build/$rel/$ko"
+			fi
+			continue
+		fi
+		if err=$(insmod "$mods/$ko" 2>&1); then
+			ok "insmod $(basename "$ko") ($rel)"
+			loaded+=("$(basename "$ko" .ko)")
+		else
+			not_ok "insmod $(basename "$ko") ($rel): $err"
+		fi
+	done
+}
+
+load_distro_modules() {
+	local m err
+	for m in "${DISTRO_MODULES[@]}"; do
+		if ! err=$(modprobe -d "$kdir" "$m" 2>&1); then
+			not_ok "in-tree vhost_net loads next to kvhost ($rel): modprobe $m: $err"
+			return
+		fi
+	done
+	if [ -c /dev/vhost-net ] && grep -q '^vhost_net ' /proc/modules; then
+		ok "in-tree vhost_net loads next to kvhost ($rel)"
+	else
+		not_ok "in-tree vhost_net loads next to kvhost ($rel): no /dev/vhost-net"
+	fi
+}
+
+# run_program PROG: pass its TAP through, count a silent non-zero exit
+run_program() {
+	local prog=$1 name rc log
+	name=$(basename "$prog")
+	log=$(mktemp)
+	echo "# integration: $name"
+	timeout -k 5 "$prog_timeout" "$prog" </dev/null 2>&1 |
+		sed -u -E "s/^([0-9]+\.\.[0-9]+.*)$/# $name: \1/" | tee "$log"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		not_ok "$name timed out after ${prog_timeout}s ($rel)"
+	elif [ "$rc" != 0 ] && ! grep -q '^not ok' "$log"; then
+		not_ok "$name exited $rc ($rel)"
+	fi
+	grep -q '^not ok' "$log" && failures=$((failures + 1))
+	rm -f "$log"
+}
+
+run_integration() {
+	local prog n=0
+	for prog in "$itests"/*; do
+		{ [ -f "$prog" ] && [ -x "$prog" ]; } || continue
+		run_program "$prog"
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ] || not_ok "no integration test programs in build/user/tests/integration ($rel)"
+}
+
+unload_project_modules() {
+	local i m err
+	for ((i = ${#loaded[@]} - 1; i >= 0; i--)); do
+		m=${loaded[i]}
+		if err=$(rmmod "$m" 2>&1); then
+			ok "rmmod $m ($rel)"
+		else
+			not_ok "rmmod $m ($rel): $err"
+		fi
+	done
+}
+
+main() {
+	echo "# kvhost in-vm tests on $(uname -r)"
+	[ "$(uname -r)" = "$rel" ] || not_ok "running kernel $(uname -r) is not $rel"
+	load_project_modules
+	load_distro_modules
+	run_integration
+	unload_project_modules
+	dmesg >"$out/dmesg.txt" 2>&1
+	[ "$failures" = 0 ]
+}
+
+main
