@@ -26,7 +26,7 @@ add_backports
 sudo_ apt-get update -qq
 sudo_ apt-get install -y -qq --no-install-recommends \
 	build-essential bc kmod cpio busybox-static qemu-system-x86 qemu-utils \
-	sparse fio iperf3 xz-utils zstd iproute2 libelf-dev liburing-dev \
+	sparse clang fio iperf3 xz-utils zstd iproute2 libelf-dev liburing-dev \
 	linux-headers-amd64 >/dev/null
 
 # The current 6.12 ABI from bookworm-backports (names move with point releases).

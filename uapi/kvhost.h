@@ -39,18 +39,21 @@ struct vhost_vring_worker {
 
 /* ---- /dev/kvhost-test: the core's test backend ---- */
 
-/* Virtqueue roles of the test device. */
-#define KVHOST_TEST_VQ_TX	0	/* driver -> device: readable buffers, checksummed */
-#define KVHOST_TEST_VQ_RX	1	/* device -> driver: writable buffers, pattern-filled */
+/*
+ * Both queues of the test device serve any chain the same way: readable
+ * bytes are summed into @csum, writable bytes are filled with the pattern.
+ * By convention queue 0 carries driver->device data and queue 1 the reverse.
+ */
+#define KVHOST_TEST_VQ_TX	0
+#define KVHOST_TEST_VQ_RX	1
 #define KVHOST_TEST_VQ_MAX	2
 
 /**
  * struct kvhost_test_vq_stats - counters of one test-device virtqueue
  * @bufs:	chains completed (pushed to the used ring)
  * @bytes:	bytes read (TX) or written (RX)
- * @csum:	TX: sum over all bytes read of (byte value), modulo 2^64,
- *		so the driver can compare with what it wrote.
- *		RX: next pattern offset (see KVHOST_TEST_PATTERN)
+ * @csum:	sum of the values of every readable byte consumed on this
+ *		queue, modulo 2^64, so the driver can compare with what it wrote
  * @kicks:	kick eventfd wake-ups handled
  * @calls:	call eventfd signals sent
  * @requeues:	times the worker yielded because the work budget ran out
@@ -83,5 +86,51 @@ struct kvhost_test_stats {
 #define KVHOST_TEST_RUN		_IOW(KVHOST_IOC_TYPE, 0x01, int)
 /* Read the counters. */
 #define KVHOST_TEST_GET_STATS	_IOR(KVHOST_IOC_TYPE, 0x02, struct kvhost_test_stats)
+
+/* ---- /dev/kvhost-net: the vhost-net compatible backend ---- */
+
+/*
+ * /dev/kvhost-net speaks the vhost-net ABI of <linux/vhost.h> unchanged
+ * (VHOST_NET_SET_BACKEND & co.); only its statistics are kvhost's own.
+ */
+#define KVHOST_NET_VQ_RX	0	/* device -> driver: frames from the socket */
+#define KVHOST_NET_VQ_TX	1	/* driver -> device: frames to the socket */
+#define KVHOST_NET_VQ_MAX	2
+
+/**
+ * struct kvhost_net_vq_stats - counters of one kvhost-net virtqueue
+ * @packets:	frames delivered: TX handed to the socket, RX put in the ring
+ * @bytes:	bytes of those frames, any virtio-net header excluded
+ * @drops:	frames lost: TX refused or malformed (the buffer still goes
+ *		back to the driver, used length 0); RX larger than the buffers
+ *		the driver offers, truncated or failed (discarded from the socket)
+ * @rejected:	of @drops, frames the socket refused (sendmsg/recvmsg error)
+ * @kicks:	handler runs started by the kick eventfd (budget requeues
+ *		included, see @requeues)
+ * @calls:	call eventfd signals
+ * @requeues:	handler runs cut short by the per-run packet/byte budget
+ * @broken:	1 if the queue was marked broken by bad guest input
+ * @last_err:	errno (positive) of the breakage, 0 if none
+ *
+ * Counters start at 0 when the device is opened and after VHOST_RESET_OWNER.
+ */
+struct kvhost_net_vq_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 drops;
+	__u64 rejected;
+	__u64 kicks;
+	__u64 calls;
+	__u64 requeues;
+	__u32 broken;
+	__u32 last_err;
+};
+
+struct kvhost_net_stats {
+	struct kvhost_net_vq_stats vq[KVHOST_NET_VQ_MAX];
+};
+
+/* Read the counters (no ownership needed). */
+#define KVHOST_NET_GET_STATS	_IOR(KVHOST_IOC_TYPE, 0x20, struct kvhost_net_stats)
 
 #endif /* _UAPI_KVHOST_H */
