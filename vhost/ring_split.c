@@ -89,6 +89,7 @@ static int split_start(struct kvhost_vring *vr)
 	vr->error = 0;
 	vr->used_batch_len = 0;
 	vr->signalled_used_valid = false;
+	vr->used_unsignalled = false;
 	vr->avail_idx = vr->last_avail_idx;
 	vr->used_flags = 0;
 	if (split_write_used_flags(vr))
@@ -304,6 +305,7 @@ static int split_flush(struct kvhost_vring *vr)
 		return split_fail(vr, -EFAULT);
 	vr->last_used_idx = new;
 	vr->used_batch_len = 0;
+	vr->used_unsignalled = true;
 
 	/* signalled_used fell inside what we just published: event index unreliable. */
 	if ((u16)(new - vr->signalled_used) < (u16)(new - old))
@@ -333,6 +335,15 @@ static int split_need_signal(struct kvhost_vring *vr)
 
 	if (vr->error)
 		return 0;
+	/* Nothing used since the last decision: nothing to tell. */
+	if (!vr->used_unsignalled)
+		return 0;
+	vr->used_unsignalled = false;
+	old = vr->signalled_used;
+	valid = vr->signalled_used_valid;
+	new = vr->last_used_idx;
+	vr->signalled_used = new;
+	vr->signalled_used_valid = true;
 	/*
 	 * Make the used->idx store visible before reading what the driver
 	 * asked for.  Pairs with the driver's full barrier between storing
@@ -353,11 +364,6 @@ static int split_need_signal(struct kvhost_vring *vr)
 		return !(split16_to_cpu(vr, v) & VRING_AVAIL_F_NO_INTERRUPT);
 	}
 
-	old = vr->signalled_used;
-	valid = vr->signalled_used_valid;
-	new = vr->last_used_idx;
-	vr->signalled_used = new;
-	vr->signalled_used_valid = true;
 	if (!valid)
 		return 1;
 	if (get_user(v, split_used_event(vr)))
@@ -389,7 +395,7 @@ static int split_enable_notify(struct kvhost_vring *vr)
 	smp_mb();
 	if (split_read_avail_idx(vr, &idx))
 		return split_fail(vr, -EFAULT);
-	return idx != vr->last_avail_idx;
+	return idx != vr->avail_idx;
 }
 
 static int split_disable_notify(struct kvhost_vring *vr)

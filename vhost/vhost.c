@@ -99,6 +99,29 @@ bool kvhost_vq_ready(struct kvhost_virtqueue *vq)
 EXPORT_SYMBOL_GPL(kvhost_vq_ready);
 
 /**
+ * kvhost_vq_work_pending() - whether other work waits for the queue's worker
+ * @vq:		the virtqueue
+ *
+ * For handlers that busy-poll: they stop spinning as soon as another work
+ * item (another queue's kick, a flush) is waiting for the same worker.
+ * Context: any; handlers call it with vq->mutex held.
+ * Return: true if work is queued on @vq's worker and not yet started.
+ */
+bool kvhost_vq_work_pending(struct kvhost_virtqueue *vq)
+{
+	struct kvhost_worker *worker;
+	bool pending = false;
+
+	rcu_read_lock();
+	worker = rcu_dereference(vq->worker);
+	if (worker)
+		pending = !llist_empty(&worker->work_list);
+	rcu_read_unlock();
+	return pending;
+}
+EXPORT_SYMBOL_GPL(kvhost_vq_work_pending);
+
+/**
  * kvhost_vq_pop() - take the next available descriptor chain
  * @vq:		the virtqueue
  * @iov:	segments out: readable ones first, then writable ones
@@ -285,6 +308,7 @@ static void kvhost_vq_reset(struct kvhost_virtqueue *vq)
 	vr->last_used_idx = 0;
 	vr->signalled_used = 0;
 	vr->signalled_used_valid = false;
+	vr->used_unsignalled = false;
 	vr->used_flags = 0;
 	vr->used_batch_len = 0;
 	vr->error = 0;

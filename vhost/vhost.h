@@ -167,6 +167,7 @@ bool kvhost_vq_budget_spent(struct kvhost_virtqueue *vq, unsigned int descs,
 			    u64 bytes);
 void kvhost_vq_mark_broken(struct kvhost_virtqueue *vq, int err);
 bool kvhost_vq_ready(struct kvhost_virtqueue *vq);
+bool kvhost_vq_work_pending(struct kvhost_virtqueue *vq);
 
 static inline bool kvhost_vq_broken(const struct kvhost_virtqueue *vq)
 {

@@ -54,7 +54,8 @@ struct kvhost_chain {
  * @add_used:	queue a used element; written at the next flush
  * @flush:	publish queued used elements to the driver
  * @need_signal: after a flush, whether the driver asked to be notified
- * @enable_notify: ask for kicks; 1 if buffers arrived meanwhile, 0 if not
+ * @enable_notify: ask for kicks; 1 if buffers arrived since the last look
+ *		at avail->idx (chains given back by @unpop do not count), 0 if not
  * @disable_notify: ask the driver not to kick
  */
 struct kvhost_ring_ops {
@@ -92,6 +93,7 @@ struct kvhost_vring {
 	u16 last_used_idx;		/* next used entry to write */
 	u16 signalled_used;		/* used idx at the last notification */
 	bool signalled_used_valid;
+	bool used_unsignalled;		/* flushed since the last need_signal */
 	u16 used_flags;			/* shadow of used->flags */
 
 	/* Used elements taken by add_used, published by flush. */

@@ -516,6 +516,9 @@ static void test_notify_on_empty(void)
 
 	if (!setup(&h, &o, "notify on empty"))
 		return;
+	h_flush(&h);
+	tap_is(h.vr.ops->need_signal(&h.vr), 0,
+	       "notify on empty: empty ring, nothing used since start -> 0");
 	vdrv_disable_intr(&h.drv);
 	a = h_post_simple(&h, 1, false);
 	b = h_post_simple(&h, 1, false);
@@ -529,6 +532,10 @@ static void test_notify_on_empty(void)
 	h_flush(&h);
 	tap_is(h.vr.ops->need_signal(&h.vr), 1,
 	       "notify on empty: ring now empty -> 1 despite NO_INTERRUPT");
+	/* A run that used nothing has nothing to report, empty ring or not. */
+	h_flush(&h);
+	tap_is(h.vr.ops->need_signal(&h.vr), 0,
+	       "notify on empty: nothing used since the last signal -> 0");
 	h_fini(&h);
 
 	o.features |= F_EVENT_IDX;
@@ -1105,6 +1112,11 @@ static void test_uaccess_faults(void)
 
 	if (!setup(&h, &o, "fault"))
 		return;
+	/* need_signal reads the driver's wishes only once something was used. */
+	h_post_simple(&h, 1, false);
+	h_pop(&h);
+	h_add_used(&h, h.chain.id, 0);
+	h_flush(&h);
 	shim_fault_lo = (unsigned long)&h.drv.avail->flags;
 	shim_fault_hi = shim_fault_lo + 2;
 	tap_is(h.vr.ops->need_signal(&h.vr), -EFAULT,

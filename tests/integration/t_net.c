@@ -1,0 +1,1356 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * t_net: a vhost-net device (/dev/kvhost-net, and the in-tree /dev/vhost-net
+ * for comparison) driven like QEMU drives it, with a tap device as backend.
+ *
+ *   t_net [DEVICE...]      default: $KVHOST_NET_DEV, else /dev/kvhost-net
+ *                          and, if present, /dev/vhost-net
+ *
+ * The "wire" is an AF_PACKET socket bound to the tap interface: what the
+ * guest sends is injected by the tap into the host stack, where the socket
+ * captures it; what the socket sends the host transmits on the tap, where
+ * the device receives it for the guest.  Every frame carries a sequence
+ * number and a pattern derived from it, and is compared byte for byte.
+ * Checks of kvhost's own statistics run only where KVHOST_NET_GET_STATS
+ * exists.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include "kvdev.h"
+#include "tap.h"
+#include "vring_drv.h"
+
+#define RX 0
+#define TX 1
+
+#define WIRE_TYPE	0x88b5		/* local experimental ethertype */
+#define FRAME_MAX	65535
+#define TXBUF_LEN	(FRAME_MAX + 64)
+#define NTXBUF		64
+#define NUM_MAX		256
+#define MEM_SIZE	(24ULL << 20)
+#define WAIT_MS		5000
+#define TAP_MTU		(65535 - ETH_HLEN)	/* tun's largest */
+
+#define F(bit)		(1ULL << (bit))
+#define F_MRG		F(VIRTIO_NET_F_MRG_RXBUF)
+#define F_V1		F(VIRTIO_F_VERSION_1)
+#define F_NET_HDR	F(VHOST_NET_F_VIRTIO_NET_HDR)
+#define F_EVENT_IDX	F(VIRTIO_RING_F_EVENT_IDX)
+#define F_INDIRECT	F(VIRTIO_RING_F_INDIRECT_DESC)
+
+static const uint8_t mac_dst[ETH_ALEN] = { 0x02, 0x6b, 0x76, 0x68, 0x00, 0x02 };
+static const uint8_t mac_src[ETH_ALEN] = { 0x02, 0x6b, 0x76, 0x68, 0x00, 0x01 };
+
+static const char *dev_path;
+static bool dev_kvhost;		/* has KVHOST_NET_GET_STATS */
+
+/* ---- frames ---- */
+
+static uint8_t pattern(uint32_t seq, size_t i)
+{
+	return (uint8_t)(seq * 31 + i * 7 + (i >> 8));
+}
+
+/*
+ * A test frame of @len bytes.  @tcp: an IPv4/TCP frame a GSO header can
+ * describe, else a plain frame of WIRE_TYPE.  The sequence number follows
+ * the headers; the rest is pattern.
+ */
+static void frame_make(uint8_t *f, size_t len, uint32_t seq, bool tcp)
+{
+	size_t i, off = ETH_HLEN;
+
+	for (i = 0; i < len; i++)
+		f[i] = pattern(seq, i);
+	memcpy(f, mac_dst, ETH_ALEN);
+	memcpy(f + ETH_ALEN, mac_src, ETH_ALEN);
+	if (tcp) {
+		uint8_t *ip = f + ETH_HLEN, *th = ip + 20;
+		uint16_t tot = htons((uint16_t)(len - ETH_HLEN));
+
+		f[12] = 0x08;
+		f[13] = 0x00;
+		memset(ip, 0, 40);
+		ip[0] = 0x45;
+		memcpy(ip + 2, &tot, 2);
+		ip[6] = 0x40;		/* DF */
+		ip[8] = 64;
+		ip[9] = 6;		/* TCP */
+		ip[12] = 10; ip[15] = 1;
+		ip[16] = 10; ip[19] = 2;
+		th[0] = 0x04; th[1] = 0xd2;
+		th[2] = 0x16; th[3] = 0x2e;
+		th[12] = 5 << 4;
+		th[13] = 0x18;		/* PSH ACK */
+		th[14] = 0xff; th[15] = 0xff;
+		off = ETH_HLEN + 40;
+	} else {
+		f[12] = WIRE_TYPE >> 8;
+		f[13] = WIRE_TYPE & 0xff;
+	}
+	if (len >= off + 4)
+		memcpy(f + off, &seq, 4);
+}
+
+/* The sequence number of a frame, or -1 if it is not one of ours. */
+static int64_t frame_seq(const uint8_t *f, size_t len)
+{
+	size_t off;
+	uint32_t seq;
+
+	if (len < ETH_HLEN + 4 || memcmp(f + ETH_ALEN, mac_src, ETH_ALEN))
+		return -1;
+	off = (f[12] == 0x08 && f[13] == 0x00) ? ETH_HLEN + 40 : ETH_HLEN;
+	if (len < off + 4)
+		return -1;
+	memcpy(&seq, f + off, 4);
+	return seq;
+}
+
+static bool frame_check(const uint8_t *f, size_t len, size_t want_len,
+			uint32_t seq, bool tcp, char *why, size_t why_len)
+{
+	static uint8_t want[FRAME_MAX];
+	size_t i;
+
+	if (len != want_len) {
+		snprintf(why, why_len, "frame %u: %zu bytes, want %zu", seq,
+			 len, want_len);
+		return false;
+	}
+	frame_make(want, want_len, seq, tcp);
+	for (i = 0; i < len; i++) {
+		if (f[i] != want[i]) {
+			snprintf(why, why_len,
+				 "frame %u (%zu bytes): byte %zu is %#x, want %#x",
+				 seq, len, i, f[i], want[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* GSO header for a TCP frame made by frame_make(). */
+static void hdr_gso(struct virtio_net_hdr_mrg_rxbuf *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->hdr.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	h->hdr.hdr_len = htole16(ETH_HLEN + 40);
+	h->hdr.gso_size = htole16(1448);
+	h->hdr.csum_start = htole16(ETH_HLEN + 20);
+	h->hdr.csum_offset = htole16(16);
+}
+
+/* ---- tap and wire ---- */
+
+struct tapdev {
+	int fd;
+	int ifindex;
+	char name[IFNAMSIZ];
+};
+
+static void tapdev_close(struct tapdev *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+/* A tap, up, with a large MTU and IPv6 off (no chatter on the wire). */
+static int tapdev_open(struct tapdev *t, bool vnet, int hdrsz)
+{
+	struct ifreq ifr;
+	char path[128];
+	int s, fd, ret;
+
+	t->fd = -1;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "kvtn%%d");
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		goto fail;
+	snprintf(t->name, IFNAMSIZ, "%s", ifr.ifr_name);
+	if (vnet) {
+		if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0)
+			goto fail;
+		if (ioctl(fd, TUNSETOFFLOAD,
+			  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0)
+			goto fail;
+	}
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 t->name);
+	s = open(path, O_WRONLY | O_CLOEXEC);
+	if (s >= 0) {
+		if (write(s, "1", 1) != 1)
+			tap_diag("could not disable IPv6 on %s", t->name);
+		close(s);
+	}
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		goto fail;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", t->name);
+	ifr.ifr_mtu = TAP_MTU;
+	ret = ioctl(s, SIOCSIFMTU, &ifr);
+	if (!ret)
+		ret = ioctl(s, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret)
+		ret = ioctl(s, SIOCSIFFLAGS, &ifr);
+	if (!ret)
+		ret = ioctl(s, SIOCGIFINDEX, &ifr);
+	if (ret) {
+		ret = -errno;
+		close(s);
+		close(fd);
+		return ret;
+	}
+	t->ifindex = ifr.ifr_ifindex;
+	close(s);
+	t->fd = fd;
+	return 0;
+
+fail:
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* An AF_PACKET socket on @ifindex: sends on it, captures what it receives. */
+static int wire_open(int ifindex)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+		.sll_ifindex = ifindex,
+	};
+	int one = 1, buf = 64 << 20;
+	int fd, ret;
+
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
+		       sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/*
+ * Next frame of ours from @fd (a wire socket or a tap fd), within
+ * @timeout_ms.  Return its length, 0 on timeout, -errno on error.
+ */
+static ssize_t wire_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms)
+{
+	uint64_t deadline = kvdev_now_ms() + timeout_ms;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	for (;;) {
+		int left = (int)(deadline - kvdev_now_ms());
+
+		if (left < 0)
+			return 0;
+		n = poll(&p, 1, left);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n <= 0)
+			continue;
+		/* read(), not recv(): @fd may be a tap. */
+		n = read(fd, buf, cap);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (frame_seq(buf, n) >= 0)
+			return n;
+	}
+}
+
+static int wire_send(int fd, const uint8_t *f, size_t len)
+{
+	for (;;) {
+		if (send(fd, f, len, 0) == (ssize_t)len)
+			return 0;
+		if (errno != ENOBUFS && errno != EAGAIN)
+			return -errno;
+		usleep(100);
+	}
+}
+
+/* ---- the guest ---- */
+
+struct gcfg {
+	uint64_t features;
+	unsigned int num;	/* ring size, both queues */
+	unsigned int rx_buf;	/* bytes per RX buffer */
+	bool event_idx;
+	bool indirect;
+};
+
+struct gnet {
+	struct gcfg cfg;
+	struct kvdev dev;
+	struct vdrv_mem mem;
+	struct vdrv_ring ring[2];
+	unsigned int hlen;
+	bool mrg;
+	uint8_t *rxb[NUM_MAX];
+	uint64_t rxg[NUM_MAX];
+	uint8_t *txb[NTXBUF];
+	uint64_t txg[NTXBUF];
+	unsigned int tx_free[NTXBUF];
+	unsigned int ntx_free;
+	char err[256];
+};
+
+static int gnet_fail(struct gnet *g, int ret, const char *what)
+{
+	snprintf(g->err, sizeof(g->err), "%s: %s", what, strerror(-ret));
+	return ret;
+}
+
+static int gnet_set_backend(struct gnet *g, unsigned int idx, int fd)
+{
+	struct vhost_vring_file f = { .index = idx, .fd = fd };
+
+	return kvdev_ioctl(&g->dev, VHOST_NET_SET_BACKEND, &f);
+}
+
+static void gnet_kick(struct gnet *g, unsigned int q)
+{
+	if (vdrv_kick_prepare(&g->ring[q]))
+		kvdev_kick(&g->dev, q);
+}
+
+static int rx_post(struct gnet *g, unsigned int i)
+{
+	struct vdrv_seg seg = {
+		.gpa = g->rxg[i], .len = g->cfg.rx_buf, .writable = true,
+	};
+	int ret;
+
+	/* Stale bytes must not pass for a header field the device set. */
+	memset(g->rxb[i], 0xa5, g->cfg.rx_buf < 64 ? g->cfg.rx_buf : 64);
+	ret = vdrv_add(&g->ring[RX], &seg, 1, i, false);
+	return ret < 0 ? ret : 0;
+}
+
+static void gnet_close(struct gnet *g)
+{
+	kvdev_close(&g->dev);
+	vdrv_ring_destroy(&g->ring[RX]);
+	vdrv_ring_destroy(&g->ring[TX]);
+	vdrv_mem_destroy(&g->mem);
+}
+
+/* Memory, rings, device set up QEMU-style, backend @fd on both queues. */
+static int gnet_open(struct gnet *g, const struct gcfg *c, int fd)
+{
+	struct vdrv_ring_opts o = {
+		.num = c->num, .event_idx = c->event_idx, .indirect = c->indirect,
+	};
+	unsigned int i, q;
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	kvdev_init(&g->dev);
+	g->cfg = *c;
+	g->mrg = c->features & F_MRG;
+	g->hlen = c->features & (F_MRG | F_V1) ?
+		  sizeof(struct virtio_net_hdr_mrg_rxbuf) :
+		  sizeof(struct virtio_net_hdr);
+	ret = vdrv_mem_init_identity(&g->mem, MEM_SIZE);
+	if (ret)
+		return gnet_fail(g, ret, "guest memory");
+	for (q = 0; q < 2; q++) {
+		ret = vdrv_ring_init(&g->ring[q], &g->mem, &o);
+		if (ret)
+			return gnet_fail(g, ret, "ring");
+	}
+	for (i = 0; i < c->num; i++) {
+		g->rxb[i] = vdrv_alloc(&g->mem, c->rx_buf, 64, &g->rxg[i]);
+		if (!g->rxb[i])
+			return gnet_fail(g, -ENOMEM, "RX buffers");
+	}
+	for (i = 0; i < NTXBUF; i++) {
+		g->txb[i] = vdrv_alloc(&g->mem, TXBUF_LEN, 64, &g->txg[i]);
+		if (!g->txb[i])
+			return gnet_fail(g, -ENOMEM, "TX buffers");
+		g->tx_free[g->ntx_free++] = i;
+	}
+
+	ret = kvdev_open(&g->dev, dev_path, 2);
+	if (ret)
+		return gnet_fail(g, ret, dev_path);
+	ret = kvdev_setup_dev(&g->dev, c->features, &g->mem);
+	if (ret)
+		return gnet_fail(g, ret, "SET_OWNER/FEATURES/MEM_TABLE");
+	for (q = 0; q < 2; q++) {
+		ret = kvdev_setup_vq(&g->dev, q, &g->ring[q]);
+		if (ret)
+			return gnet_fail(g, ret, "queue set-up");
+	}
+	for (i = 0; i < c->num; i++) {
+		ret = rx_post(g, i);
+		if (ret)
+			return gnet_fail(g, ret, "RX post");
+	}
+	gnet_kick(g, RX);
+	for (q = 0; fd >= 0 && q < 2; q++) {
+		ret = gnet_set_backend(g, q, fd);
+		if (ret)
+			return gnet_fail(g, ret, "VHOST_NET_SET_BACKEND");
+	}
+	return 0;
+}
+
+/* Next used element of queue @q within @timeout_ms; -ETIMEDOUT. */
+static int gnet_used(struct gnet *g, unsigned int q, unsigned int *tok,
+		     uint32_t *len, int timeout_ms)
+{
+	uint64_t deadline = kvdev_now_ms() + timeout_ms;
+	uint64_t t;
+	int ret;
+
+	for (;;) {
+		ret = vdrv_get_used(&g->ring[q], &t, len);
+		if (ret < 0)
+			return ret;
+		if (ret) {
+			*tok = t;
+			return 0;
+		}
+		if (kvdev_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		kvdev_wait_call(&g->dev, q, 2);
+	}
+}
+
+/*
+ * Receive the next frame of ours: header into @hdr, frame into @f.
+ * Return its length, -ETIMEDOUT, or -EPROTO with g->err set.
+ */
+static int gnet_rx(struct gnet *g, uint8_t *f, struct virtio_net_hdr_mrg_rxbuf *hdr,
+		   unsigned int *nbufs, int timeout_ms)
+{
+	unsigned int idx, nb, k;
+	uint32_t len;
+	size_t total;
+	int ret;
+
+again:
+	ret = gnet_used(g, RX, &idx, &len, timeout_ms);
+	if (ret)
+		return ret;
+	if (len < g->hlen || len > g->cfg.rx_buf) {
+		snprintf(g->err, sizeof(g->err), "RX used len %u (buffer %u)",
+			 len, g->cfg.rx_buf);
+		return -EPROTO;
+	}
+	memset(hdr, 0, sizeof(*hdr));
+	memcpy(hdr, g->rxb[idx], g->hlen);
+	nb = g->mrg ? le16toh(hdr->num_buffers) : 1;
+	if (!nb || nb > g->cfg.num) {
+		snprintf(g->err, sizeof(g->err), "num_buffers %u", nb);
+		return -EPROTO;
+	}
+	total = len - g->hlen;
+	memcpy(f, g->rxb[idx] + g->hlen, total);
+	rx_post(g, idx);
+	for (k = 1; k < nb; k++) {
+		ret = gnet_used(g, RX, &idx, &len, timeout_ms);
+		if (ret) {
+			snprintf(g->err, sizeof(g->err),
+				 "buffer %u of %u of a merged frame missing", k, nb);
+			return -EPROTO;
+		}
+		if (total + len > FRAME_MAX) {
+			snprintf(g->err, sizeof(g->err), "merged frame too long");
+			return -EPROTO;
+		}
+		memcpy(f + total, g->rxb[idx], len);
+		total += len;
+		rx_post(g, idx);
+	}
+	gnet_kick(g, RX);
+	if (frame_seq(f, total) < 0)
+		goto again;	/* not ours: host chatter */
+	*nbufs = nb;
+	return (int)total;
+}
+
+/* Reclaim the TX buffers the device returned. */
+static void gnet_tx_reclaim(struct gnet *g)
+{
+	uint64_t t;
+	uint32_t len;
+
+	while (vdrv_get_used(&g->ring[TX], &t, &len) == 1)
+		g->tx_free[g->ntx_free++] = t;
+}
+
+/* Post one frame behind @hdr on TX and kick. */
+static int gnet_tx(struct gnet *g, const void *hdr, const uint8_t *f,
+		   size_t len, bool split)
+{
+	uint64_t deadline = kvdev_now_ms() + WAIT_MS;
+	struct vdrv_seg seg[2];
+	unsigned int i;
+	int ret;
+
+	for (;;) {
+		gnet_tx_reclaim(g);
+		if (g->ntx_free)
+			break;
+		if (kvdev_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		kvdev_wait_call(&g->dev, TX, 2);
+	}
+	i = g->tx_free[--g->ntx_free];
+	memcpy(g->txb[i], hdr, g->hlen);
+	memcpy(g->txb[i] + g->hlen, f, len);
+	seg[0] = (struct vdrv_seg){ .gpa = g->txg[i], .len = g->hlen };
+	seg[1] = (struct vdrv_seg){ .gpa = g->txg[i] + g->hlen, .len = len };
+	if (!split) {
+		seg[0].len += len;
+		ret = vdrv_add(&g->ring[TX], seg, 1, i, false);
+	} else {
+		ret = vdrv_add(&g->ring[TX], seg, 2, i, g->cfg.indirect);
+	}
+	if (ret < 0)
+		return ret;
+	gnet_kick(g, TX);
+	return 0;
+}
+
+/* Wait until every TX buffer is back. */
+static int gnet_tx_drain(struct gnet *g, int timeout_ms)
+{
+	uint64_t deadline = kvdev_now_ms() + timeout_ms;
+
+	for (;;) {
+		gnet_tx_reclaim(g);
+		if (g->ntx_free == NTXBUF)
+			return 0;
+		if (kvdev_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		kvdev_wait_call(&g->dev, TX, 2);
+	}
+}
+
+static int gnet_stats(struct gnet *g, struct kvhost_net_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	return kvdev_ioctl(&g->dev, KVHOST_NET_GET_STATS, st);
+}
+
+/* ---- tests ---- */
+
+static uint8_t fbuf[FRAME_MAX], rbuf[FRAME_MAX + 64];
+static char why[512];
+
+static const struct gcfg cfg_v1_mrg = {
+	.features = F_V1 | F_MRG | F_EVENT_IDX | F_INDIRECT,
+	.num = 256, .rx_buf = 1536, .event_idx = true, .indirect = true,
+};
+
+/* Open tap + wire + guest; the tap's vnet header follows @c. */
+static bool setup(struct tapdev *t, int *wire, struct gnet *g,
+		  const struct gcfg *c, const char *what)
+{
+	bool vnet = !(c->features & F_NET_HDR);
+	int hdrsz = c->features & (F_MRG | F_V1) ? 12 : 10;
+	int ret;
+
+	*wire = -1;
+	ret = tapdev_open(t, vnet, hdrsz);
+	if (ret) {
+		tap_ok(false, "%s: %s: tap: %s", dev_path, what, strerror(-ret));
+		return false;
+	}
+	*wire = wire_open(t->ifindex);
+	if (*wire < 0) {
+		tap_ok(false, "%s: %s: packet socket: %s", dev_path, what,
+		       strerror(-*wire));
+		tapdev_close(t);
+		return false;
+	}
+	ret = gnet_open(g, c, t->fd);
+	if (ret) {
+		tap_ok(false, "%s: %s: set-up: %s", dev_path, what, g->err);
+		gnet_close(g);
+		close(*wire);
+		tapdev_close(t);
+		return false;
+	}
+	return true;
+}
+
+static void teardown(struct tapdev *t, int wire, struct gnet *g)
+{
+	gnet_close(g);
+	if (wire >= 0)
+		close(wire);
+	tapdev_close(t);
+}
+
+static void test_features_and_backend(void)
+{
+	struct vhost_vring_file f;
+	struct kvdev d;
+	struct gnet g;
+	uint64_t feat = 0;
+	int efd, udp, ret;
+
+	ret = kvdev_open(&d, dev_path, 2);
+	if (!tap_ok(!ret, "%s: open", dev_path))
+		return;
+	ret = kvdev_get_features(&d, &feat);
+	tap_ok(!ret && (feat & (F_V1 | F_MRG | F_NET_HDR | F_EVENT_IDX)) ==
+	       (F_V1 | F_MRG | F_NET_HDR | F_EVENT_IDX),
+	       "%s: offers VERSION_1, MRG_RXBUF, VHOST_NET_F_VIRTIO_NET_HDR, EVENT_IDX (%#llx)",
+	       dev_path, (unsigned long long)feat);
+	f = (struct vhost_vring_file){ .index = 0, .fd = -1 };
+	tap_errno(kvdev_ioctl(&d, VHOST_NET_SET_BACKEND, &f), EPERM,
+		  "%s: SET_BACKEND before SET_OWNER -> EPERM", dev_path);
+	kvdev_close(&d);
+
+	/* vhost-net checks the ring before the fd: set the queues up first. */
+	ret = gnet_open(&g, &cfg_v1_mrg, -1);
+	if (!tap_ok(!ret, "%s: set-up without backend", dev_path)) {
+		tap_diag("  %s", g.err);
+		gnet_close(&g);
+		return;
+	}
+	efd = eventfd(0, EFD_CLOEXEC);
+	f = (struct vhost_vring_file){ .index = 0, .fd = efd };
+	tap_errno(kvdev_ioctl(&g.dev, VHOST_NET_SET_BACKEND, &f), ENOTSOCK,
+		  "%s: SET_BACKEND with an eventfd -> ENOTSOCK", dev_path);
+	udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	f = (struct vhost_vring_file){ .index = 1, .fd = udp };
+	ret = kvdev_ioctl(&g.dev, VHOST_NET_SET_BACKEND, &f);
+	tap_ok(ret == -ENOTSOCK || ret == -EINVAL || ret == -EOPNOTSUPP,
+	       "%s: SET_BACKEND with a UDP socket is refused (%d)", dev_path, ret);
+	f = (struct vhost_vring_file){ .index = 2, .fd = -1 };
+	tap_errno(kvdev_ioctl(&g.dev, VHOST_NET_SET_BACKEND, &f), ENOBUFS,
+		  "%s: SET_BACKEND on queue 2 -> ENOBUFS", dev_path);
+	f = (struct vhost_vring_file){ .index = 0, .fd = -1 };
+	tap_ok(!kvdev_ioctl(&g.dev, VHOST_NET_SET_BACKEND, &f),
+	       "%s: SET_BACKEND -1 on an unattached queue -> 0", dev_path);
+	close(udp);
+	close(efd);
+	gnet_close(&g);
+}
+
+/* Send @n frames of @sizes (cycled) from the guest and capture them. */
+static bool tx_run(struct gnet *g, int wire, const size_t *sizes,
+		   unsigned int nsizes, unsigned int n, uint32_t seq0,
+		   bool burst, uint64_t *bytes)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	unsigned int i, sent = 0, got = 0;
+	ssize_t len;
+
+	*bytes = 0;
+	while (got < n) {
+		/* A burst keeps up to NTXBUF frames in flight. */
+		while (sent < n && (burst || sent == got)) {
+			size_t sz = sizes[sent % nsizes];
+			bool tcp = sz > 1514;
+
+			if (tcp)
+				hdr_gso(&h);
+			else
+				memset(&h, 0, sizeof(h));
+			frame_make(fbuf, sz, seq0 + sent, tcp);
+			if (gnet_tx(g, &h, fbuf, sz, sent & 1)) {
+				snprintf(why, sizeof(why), "frame %u: TX ring stuck", sent);
+				return false;
+			}
+			*bytes += sz;
+			sent++;
+			if (burst && g->ntx_free == 0)
+				break;
+		}
+		len = wire_recv(wire, rbuf, sizeof(rbuf), WAIT_MS);
+		if (len <= 0) {
+			snprintf(why, sizeof(why), "frame %u of %u not seen on the tap",
+				 got, n);
+			return false;
+		}
+		i = got;
+		if (!frame_check(rbuf, len, sizes[i % nsizes], seq0 + i,
+				 sizes[i % nsizes] > 1514, why, sizeof(why)))
+			return false;
+		got++;
+	}
+	if (gnet_tx_drain(g, WAIT_MS)) {
+		snprintf(why, sizeof(why), "TX buffers not returned");
+		return false;
+	}
+	return true;
+}
+
+static void test_tx(void)
+{
+	static const size_t sizes[] = {
+		60, 61, 64, 100, 577, 1000, 1513, 1514,
+		1515, 2000, 4096, 9000, 16384, 32768, 60000, 65535,
+	};
+	static const size_t burst_sizes[] = { 60, 1514, 128, 999, 1400, 77, 512 };
+	struct kvhost_net_stats st;
+	struct virtio_net_hdr_mrg_rxbuf h;
+	struct tapdev t;
+	struct gnet g;
+	uint64_t b1, b2;
+	int wire;
+	bool ok;
+
+	if (!setup(&t, &wire, &g, &cfg_v1_mrg, "TX"))
+		return;
+	ok = tx_run(&g, wire, sizes, 16, 16, 1000, false, &b1);
+	tap_ok(ok, "%s: TX 60..65535 bytes (GSO TCPv4 above 1514) arrive byte for byte",
+	       dev_path);
+	if (!ok)
+		tap_diag("  %s", why);
+	ok = tx_run(&g, wire, burst_sizes, 7, 500, 5000, true, &b2);
+	tap_ok(ok, "%s: TX burst of 500 frames arrives in order", dev_path);
+	if (!ok)
+		tap_diag("  %s", why);
+
+	/* A header the tap refuses: the buffer comes back, the ring goes on. */
+	memset(&h, 0, sizeof(h));
+	h.hdr.gso_type = 0x42;
+	frame_make(fbuf, 200, 9000, false);
+	gnet_tx(&g, &h, fbuf, 200, false);
+	memset(&h, 0, sizeof(h));
+	frame_make(fbuf, 300, 9001, false);
+	gnet_tx(&g, &h, fbuf, 300, false);
+	ok = wire_recv(wire, rbuf, sizeof(rbuf), WAIT_MS) == 300 &&
+	     frame_check(rbuf, 300, 300, 9001, false, why, sizeof(why));
+	tap_ok(ok && !gnet_tx_drain(&g, WAIT_MS),
+	       "%s: TX frame with nonsense GSO type is refused, its buffer returned, the next one sent",
+	       dev_path);
+	if (dev_kvhost) {
+		ok = !gnet_stats(&g, &st);
+		tap_ok(ok && st.vq[TX].packets == 16 + 500 + 1 &&
+		       st.vq[TX].bytes == b1 + b2 + 300 &&
+		       st.vq[TX].drops == 1 && st.vq[TX].rejected == 1 &&
+		       !st.vq[TX].broken,
+		       "%s: TX stats: packets, bytes, one drop rejected by the socket",
+		       dev_path);
+		tap_diag("  TX packets %llu bytes %llu drops %llu rejected %llu kicks %llu calls %llu",
+			 (unsigned long long)st.vq[TX].packets,
+			 (unsigned long long)st.vq[TX].bytes,
+			 (unsigned long long)st.vq[TX].drops,
+			 (unsigned long long)st.vq[TX].rejected,
+			 (unsigned long long)st.vq[TX].kicks,
+			 (unsigned long long)st.vq[TX].calls);
+	}
+	teardown(&t, wire, &g);
+}
+
+/* Inject frames on the wire and check what the guest receives. */
+static bool rx_run(struct gnet *g, int wire, const size_t *sizes,
+		   unsigned int nsizes, unsigned int n, uint32_t seq0,
+		   unsigned int window, uint64_t *bytes)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	unsigned int sent = 0, got = 0, nb;
+	int len;
+
+	*bytes = 0;
+	while (got < n) {
+		while (sent < n && sent - got < window) {
+			size_t sz = sizes[sent % nsizes];
+
+			frame_make(fbuf, sz, seq0 + sent, false);
+			if (wire_send(wire, fbuf, sz)) {
+				snprintf(why, sizeof(why), "inject: %s", strerror(errno));
+				return false;
+			}
+			*bytes += sz;
+			sent++;
+		}
+		len = gnet_rx(g, rbuf, &h, &nb, WAIT_MS);
+		if (len < 0) {
+			snprintf(why, sizeof(why), "frame %u of %u: %s", got, n,
+				 len == -ETIMEDOUT ? "not received" : g->err);
+			return false;
+		}
+		if (!frame_check(rbuf, len, sizes[got % nsizes], seq0 + got,
+				 false, why, sizeof(why)))
+			return false;
+		if (h.hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+			snprintf(why, sizeof(why), "frame %u: gso_type %u", got,
+				 h.hdr.gso_type);
+			return false;
+		}
+		/* With 12-byte headers num_buffers must be right (1 unmerged). */
+		if (g->hlen == 12 && (g->mrg || dev_kvhost) &&
+		    le16toh(h.num_buffers) != nb) {
+			snprintf(why, sizeof(why), "frame %u: num_buffers %u, used %u",
+				 got, le16toh(h.num_buffers), nb);
+			return false;
+		}
+		if (g->mrg && g->cfg.rx_buf >= 1536 && len + g->hlen > g->cfg.rx_buf &&
+		    nb < 2) {
+			snprintf(why, sizeof(why), "frame %u: %d bytes in one buffer",
+				 got, len);
+			return false;
+		}
+		got++;
+	}
+	return true;
+}
+
+static const size_t rx_sizes[] = {
+	60, 61, 100, 1000, 1514, 1515, 1523, 1524, 1525, 3000, 9000, 32768,
+	65535,
+};
+
+static void rx_case(const struct gcfg *c, const char *what, const size_t *sizes,
+		    unsigned int nsizes)
+{
+	struct kvhost_net_stats st;
+	struct tapdev t;
+	struct gnet g;
+	uint64_t bytes, b2;
+	int wire;
+	bool ok;
+
+	if (!setup(&t, &wire, &g, c, what))
+		return;
+	ok = rx_run(&g, wire, sizes, nsizes, nsizes, 100, 1, &bytes);
+	tap_ok(ok, "%s: RX %s: 60..%zu bytes arrive byte for byte, header right",
+	       dev_path, what, sizes[nsizes - 1]);
+	if (!ok)
+		tap_diag("  %s", why);
+	ok = rx_run(&g, wire, sizes, nsizes - 3, 400, 1000, 64, &b2);
+	tap_ok(ok, "%s: RX %s: 400 frames in a stream arrive in order", dev_path, what);
+	if (!ok)
+		tap_diag("  %s", why);
+	if (dev_kvhost) {
+		ok = !gnet_stats(&g, &st);
+		tap_ok(ok && st.vq[RX].packets == nsizes + 400 &&
+		       st.vq[RX].bytes == bytes + b2 && !st.vq[RX].drops,
+		       "%s: RX %s: stats count every frame and byte, no drop",
+		       dev_path, what);
+	}
+	teardown(&t, wire, &g);
+}
+
+static void test_rx(void)
+{
+	struct gcfg legacy = {
+		.features = F_EVENT_IDX, .num = 64, .rx_buf = FRAME_MAX + 10,
+		.event_idx = true,
+	};
+	struct gcfg v1 = {
+		.features = F_V1 | F_INDIRECT, .num = 64, .rx_buf = FRAME_MAX + 12,
+	};
+	struct gcfg mrg_noevt = cfg_v1_mrg;
+
+	mrg_noevt.features &= ~F_EVENT_IDX;
+	mrg_noevt.event_idx = false;
+	rx_case(&cfg_v1_mrg, "mergeable", rx_sizes, 13);
+	rx_case(&mrg_noevt, "mergeable, no event index", rx_sizes, 13);
+	rx_case(&legacy, "legacy 10-byte header", rx_sizes, 13);
+	rx_case(&v1, "VERSION_1 unmerged", rx_sizes, 13);
+}
+
+/* A frame larger than the buffers is dropped, the ring goes on. */
+static void test_rx_oversize(void)
+{
+	struct gcfg c = {
+		.features = F_V1 | F_EVENT_IDX, .num = 64, .rx_buf = 2048,
+		.event_idx = true,
+	};
+	struct virtio_net_hdr_mrg_rxbuf h;
+	struct kvhost_net_stats st;
+	struct tapdev t;
+	struct gnet g;
+	unsigned int nb;
+	int wire, len;
+	bool ok;
+
+	if (!setup(&t, &wire, &g, &c, "RX oversize"))
+		return;
+	frame_make(fbuf, 9000, 1, false);
+	wire_send(wire, fbuf, 9000);
+	frame_make(fbuf, 100, 2, false);
+	wire_send(wire, fbuf, 100);
+	len = gnet_rx(&g, rbuf, &h, &nb, WAIT_MS);
+	ok = len == 100 && frame_check(rbuf, len, 100, 2, false, why, sizeof(why));
+	tap_ok(ok, "%s: RX 9000-byte frame into 2048-byte buffers is dropped, the next arrives",
+	       dev_path);
+	if (!ok)
+		tap_diag("  got %d: %s", len, len < 0 ? g.err : why);
+	if (dev_kvhost) {
+		ok = !gnet_stats(&g, &st);
+		tap_ok(ok && st.vq[RX].drops == 1 && st.vq[RX].packets == 1 &&
+		       !st.vq[RX].broken,
+		       "%s: RX oversize frame counted as a drop (drops %llu)",
+		       dev_path, (unsigned long long)st.vq[RX].drops);
+	}
+
+	/* Mergeable, but the whole ring cannot hold it: dropped too. */
+	teardown(&t, wire, &g);
+	c.features = F_V1 | F_MRG;
+	c.event_idx = false;
+	c.num = 16;
+	c.rx_buf = 256;
+	if (!dev_kvhost || !setup(&t, &wire, &g, &c, "RX oversize merged"))
+		return;
+	frame_make(fbuf, 9000, 3, false);
+	wire_send(wire, fbuf, 9000);
+	frame_make(fbuf, 1000, 4, false);
+	wire_send(wire, fbuf, 1000);
+	len = gnet_rx(&g, rbuf, &h, &nb, WAIT_MS);
+	ok = len == 1000 && frame_check(rbuf, len, 1000, 4, false, why, sizeof(why));
+	ok = ok && !gnet_stats(&g, &st) && st.vq[RX].drops == 1;
+	tap_ok(ok, "%s: RX mergeable frame larger than the whole ring is dropped and counted",
+	       dev_path);
+	teardown(&t, wire, &g);
+}
+
+/* VHOST_NET_F_VIRTIO_NET_HDR: the device adds and strips the header. */
+static void test_net_hdr(void)
+{
+	static const size_t sizes[] = { 60, 100, 1514, 9000 };
+	struct gcfg c = cfg_v1_mrg;
+	struct virtio_net_hdr_mrg_rxbuf h, zero = {};
+	struct tapdev t;
+	struct gnet g;
+	unsigned int nb, i;
+	uint64_t bytes;
+	int wire, len;
+	bool ok;
+
+	c.features |= F_NET_HDR;
+	if (!setup(&t, &wire, &g, &c, "NET_HDR"))
+		return;
+	ok = tx_run(&g, wire, sizes, 3, 30, 1, true, &bytes);
+	tap_ok(ok, "%s: NET_HDR: TX header stripped, frames arrive byte for byte",
+	       dev_path);
+	if (!ok)
+		tap_diag("  %s", why);
+	ok = true;
+	for (i = 0; ok && i < 4; i++) {
+		frame_make(fbuf, sizes[i], 50 + i, false);
+		wire_send(wire, fbuf, sizes[i]);
+		len = gnet_rx(&g, rbuf, &h, &nb, WAIT_MS);
+		ok = len > 0 && frame_check(rbuf, len, sizes[i], 50 + i, false,
+					    why, sizeof(why));
+		zero.num_buffers = htole16(nb);
+		if (ok && memcmp(&h, &zero, sizeof(h))) {
+			snprintf(why, sizeof(why), "header not zero but num_buffers %u",
+				 nb);
+			ok = false;
+		}
+	}
+	tap_ok(ok, "%s: NET_HDR: RX header added (zero, num_buffers), frames intact",
+	       dev_path);
+	if (!ok)
+		tap_diag("  %s", why);
+	teardown(&t, wire, &g);
+}
+
+/* A raw AF_PACKET socket as backend; the tap is only the wire. */
+static void test_packet_backend(void)
+{
+	struct gcfg c = cfg_v1_mrg;
+	struct virtio_net_hdr_mrg_rxbuf h;
+	struct tapdev t;
+	struct gnet g;
+	unsigned int nb;
+	int psock, ret, len;
+	ssize_t n;
+
+	c.features |= F_NET_HDR;
+	ret = tapdev_open(&t, false, 0);
+	if (!tap_ok(!ret, "%s: packet backend: wire tap", dev_path))
+		return;
+	psock = wire_open(t.ifindex);
+	ret = gnet_open(&g, &c, psock);
+	if (!tap_ok(psock >= 0 && !ret, "%s: packet backend: SET_BACKEND with AF_PACKET",
+		    dev_path)) {
+		tap_diag("  %s", g.err);
+		goto out;
+	}
+	memset(&h, 0, sizeof(h));
+	frame_make(fbuf, 1000, 7, false);
+	gnet_tx(&g, &h, fbuf, 1000, true);
+	n = wire_recv(t.fd, rbuf, sizeof(rbuf), WAIT_MS);
+	tap_ok(n == 1000 && frame_check(rbuf, n, 1000, 7, false, why, sizeof(why)),
+	       "%s: packet backend: TX frame reaches the tap", dev_path);
+	frame_make(fbuf, 1200, 8, false);
+	ret = write(t.fd, fbuf, 1200) == 1200 ? 0 : -errno;
+	len = gnet_rx(&g, rbuf, &h, &nb, WAIT_MS);
+	tap_ok(!ret && len == 1200 &&
+	       frame_check(rbuf, len, 1200, 8, false, why, sizeof(why)),
+	       "%s: packet backend: frame written to the tap reaches the guest",
+	       dev_path);
+out:
+	gnet_close(&g);
+	if (psock >= 0)
+		close(psock);
+	tapdev_close(&t);
+}
+
+/* VHOST_SET_VRING_BUSYLOOP_TIMEOUT: traffic flows the same with busy polling. */
+static void test_busyloop(void)
+{
+	static const size_t sizes[] = { 60, 1514, 300, 9000, 65535 };
+	struct vhost_vring_state s;
+	struct tapdev t;
+	struct gnet g;
+	uint64_t bytes;
+	unsigned int q;
+	int wire, ret = 0;
+	bool ok;
+
+	if (!setup(&t, &wire, &g, &cfg_v1_mrg, "busyloop"))
+		return;
+	for (q = 0; q < 2 && !ret; q++) {
+		s = (struct vhost_vring_state){ .index = q, .num = 200 };
+		ret = kvdev_ioctl(&g.dev, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s);
+	}
+	tap_ok(!ret, "%s: busyloop: SET_VRING_BUSYLOOP_TIMEOUT 200 us", dev_path);
+	ok = tx_run(&g, wire, sizes, 5, 300, 1, true, &bytes) &&
+	     rx_run(&g, wire, sizes, 5, 300, 1, 16, &bytes);
+	tap_ok(ok, "%s: busyloop: TX and RX streams arrive intact", dev_path);
+	if (!ok)
+		tap_diag("  %s", why);
+	teardown(&t, wire, &g);
+}
+
+/* ---- flood, detach, close ---- */
+
+struct flood {
+	int wire;
+	size_t len;
+	volatile bool stop;
+	uint64_t sent;
+};
+
+static void *flood_fn(void *arg)
+{
+	struct flood *fl = arg;
+	uint8_t f[1514];
+
+	frame_make(f, fl->len, 0xf100d, false);
+	while (!fl->stop) {
+		if (send(fl->wire, f, fl->len, MSG_DONTWAIT) == (ssize_t)fl->len)
+			fl->sent++;
+		else
+			sched_yield();
+	}
+	return NULL;
+}
+
+/*
+ * CVE-2019-3900 pattern: tiny RX buffers while frames flood in.  The same
+ * device's TX queue (same worker) and a second device keep flowing.
+ */
+static void test_flood(void)
+{
+	static const size_t sizes[] = { 1000 };
+	struct gcfg tiny = {
+		.features = F_V1 | F_EVENT_IDX, .num = 256, .rx_buf = 64,
+		.event_idx = true,
+	};
+	struct kvhost_net_stats st;
+	struct tapdev ta, tb;
+	struct gnet ga, gb;
+	struct flood fl = {};
+	int wa, wb, fw;
+	pthread_t th;
+	uint64_t bytes, t0;
+	bool ok;
+
+	if (!setup(&ta, &wa, &ga, &tiny, "flood"))
+		return;
+	if (!setup(&tb, &wb, &gb, &cfg_v1_mrg, "flood second device")) {
+		teardown(&ta, wa, &ga);
+		return;
+	}
+	fw = wire_open(ta.ifindex);
+	fl.wire = fw;
+	fl.len = 1514;
+	if (pthread_create(&th, NULL, flood_fn, &fl)) {
+		tap_ok(false, "%s: flood thread", dev_path);
+		goto out;
+	}
+	usleep(200 * 1000);
+	t0 = kvdev_now_ms();
+	ok = tx_run(&ga, wa, sizes, 1, 200, 1, true, &bytes);
+	tap_ok(ok, "%s: flood: TX of the flooded device flows (%llu ms)", dev_path,
+	       (unsigned long long)(kvdev_now_ms() - t0));
+	if (!ok)
+		tap_diag("  %s", why);
+	t0 = kvdev_now_ms();
+	ok = tx_run(&gb, wb, sizes, 1, 200, 1, true, &bytes) &&
+	     rx_run(&gb, wb, rx_sizes, 9, 200, 1, 32, &bytes);
+	tap_ok(ok, "%s: flood: a second device's TX and RX flow (%llu ms)", dev_path,
+	       (unsigned long long)(kvdev_now_ms() - t0));
+	if (!ok)
+		tap_diag("  %s", why);
+	fl.stop = true;
+	pthread_join(th, NULL);
+	tap_diag("  flood: %llu frames injected", (unsigned long long)fl.sent);
+	if (dev_kvhost) {
+		ok = !gnet_stats(&ga, &st);
+		tap_ok(ok && st.vq[RX].drops > 0 && !st.vq[RX].packets &&
+		       !st.vq[RX].broken,
+		       "%s: flood: frames too big for the tiny buffers are dropped and counted",
+		       dev_path);
+		tap_diag("  RX drops %llu requeues %llu; TX requeues %llu",
+			 (unsigned long long)st.vq[RX].drops,
+			 (unsigned long long)st.vq[RX].requeues,
+			 (unsigned long long)st.vq[TX].requeues);
+	}
+out:
+	if (fw >= 0)
+		close(fw);
+	teardown(&tb, wb, &gb);
+	teardown(&ta, wa, &ga);
+}
+
+struct injector {
+	int wire;
+	unsigned int n;
+	volatile unsigned int sent;
+};
+
+static void *inject_fn(void *arg)
+{
+	struct injector *in = arg;
+	uint8_t f[1514];
+	unsigned int i;
+
+	for (i = 0; i < in->n; i++) {
+		size_t sz = 60 + (i * 97) % 1455;
+
+		frame_make(f, sz, i, false);
+		if (wire_send(in->wire, f, sz))
+			break;
+		in->sent = i + 1;
+		if (i % 8 == 0)
+			usleep(200);
+	}
+	return NULL;
+}
+
+static void test_detach(void)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	struct injector in = {};
+	struct tapdev t;
+	struct gnet g;
+	unsigned int i, nb, got = 0, toggles = 0, toggled_at = ~0u;
+	int64_t last = -1;
+	pthread_t th;
+	uint64_t idle;
+	int wire, len;
+	bool ok = true;
+
+	if (!setup(&t, &wire, &g, &cfg_v1_mrg, "detach"))
+		return;
+
+	/* RX: frames queue in the tap while detached, then arrive. */
+	tap_ok(!gnet_set_backend(&g, RX, -1), "%s: detach RX (fd -1)", dev_path);
+	for (i = 0; i < 10; i++) {
+		frame_make(fbuf, 100 + i, i, false);
+		wire_send(wire, fbuf, 100 + i);
+	}
+	len = gnet_rx(&g, rbuf, &h, &nb, 300);
+	tap_ok(len == -ETIMEDOUT, "%s: nothing received while detached", dev_path);
+	tap_ok(!gnet_set_backend(&g, RX, t.fd), "%s: re-attach RX", dev_path);
+	for (i = 0; ok && i < 10; i++) {
+		len = gnet_rx(&g, rbuf, &h, &nb, WAIT_MS);
+		ok = len > 0 && frame_check(rbuf, len, 100 + i, i, false, why,
+					    sizeof(why));
+	}
+	tap_ok(ok, "%s: frames queued while detached arrive after re-attach", dev_path);
+
+	/* TX: the ring waits while detached. */
+	tap_ok(!gnet_set_backend(&g, TX, -1), "%s: detach TX", dev_path);
+	memset(&h, 0, sizeof(h));
+	for (i = 0; i < 10; i++) {
+		frame_make(fbuf, 200 + i, 100 + i, false);
+		gnet_tx(&g, &h, fbuf, 200 + i, false);
+	}
+	tap_ok(wire_recv(wire, rbuf, sizeof(rbuf), 300) == 0,
+	       "%s: nothing sent while TX is detached", dev_path);
+	tap_ok(!gnet_set_backend(&g, TX, t.fd), "%s: re-attach TX", dev_path);
+	ok = true;
+	for (i = 0; ok && i < 10; i++) {
+		ssize_t n = wire_recv(wire, rbuf, sizeof(rbuf), WAIT_MS);
+
+		ok = n > 0 && frame_check(rbuf, n, 200 + i, 100 + i, false, why,
+					  sizeof(why));
+	}
+	tap_ok(ok && !gnet_tx_drain(&g, WAIT_MS),
+	       "%s: TX frames posted while detached are sent after re-attach",
+	       dev_path);
+
+	/* Detach and re-attach RX over and over while frames stream in. */
+	in.wire = wire;
+	in.n = 3000;
+	if (pthread_create(&th, NULL, inject_fn, &in)) {
+		tap_ok(false, "%s: injector thread", dev_path);
+		goto out;
+	}
+	ok = true;
+	idle = kvdev_now_ms();
+	while (ok && kvdev_now_ms() - idle < 1000) {
+		len = gnet_rx(&g, rbuf, &h, &nb, 5);
+		if (len > 0) {
+			int64_t seq = frame_seq(rbuf, len);
+			size_t sz = 60 + (seq * 97) % 1455;
+
+			ok = seq > last && frame_check(rbuf, len, sz, seq, false,
+						       why, sizeof(why));
+			if (seq <= last)
+				snprintf(why, sizeof(why), "seq %lld after %lld",
+					 (long long)seq, (long long)last);
+			last = seq;
+			got++;
+			idle = kvdev_now_ms();
+		} else if (len != -ETIMEDOUT) {
+			snprintf(why, sizeof(why), "%s", g.err);
+			ok = false;
+		}
+		if (in.sent < in.n && got % 50 == 25 && got != toggled_at) {
+			toggled_at = got;
+			ok = ok && !gnet_set_backend(&g, RX, -1);
+			usleep(1000);
+			ok = ok && !gnet_set_backend(&g, RX, t.fd);
+			toggles++;
+			idle = kvdev_now_ms();
+		}
+	}
+	pthread_join(th, NULL);
+	tap_ok(ok && got > 0 && toggles > 0,
+	       "%s: RX detached and re-attached %u times while streaming: %u of %u frames, intact and in order",
+	       dev_path, toggles, got, in.n);
+	if (!ok)
+		tap_diag("  %s", why);
+out:
+	teardown(&t, wire, &g);
+}
+
+static void test_close_in_flight(void)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	struct tapdev t;
+	struct gnet g;
+	unsigned int i;
+	uint64_t bytes;
+	int wire;
+	bool ok;
+
+	if (!setup(&t, &wire, &g, &cfg_v1_mrg, "close"))
+		return;
+	memset(&h, 0, sizeof(h));
+	for (i = 0; i < 40; i++) {
+		frame_make(fbuf, 1500, i, false);
+		wire_send(wire, fbuf, 1500);
+		gnet_tx(&g, &h, fbuf, 1500, false);
+	}
+	gnet_close(&g);
+	tap_ok(true, "%s: close with frames in flight returns", dev_path);
+
+	/* The tap and a new device still work. */
+	ok = !gnet_open(&g, &cfg_v1_mrg, t.fd);
+	while (ok && gnet_rx(&g, rbuf, &h, &i, 300) > 0)
+		;	/* what the old device left in the tap */
+	while (ok && wire_recv(wire, rbuf, sizeof(rbuf), 100) > 0)
+		;
+	ok = ok && tx_run(&g, wire, rx_sizes, 5, 20, 500, true, &bytes) &&
+	     rx_run(&g, wire, rx_sizes, 5, 20, 600, 8, &bytes);
+	tap_ok(ok, "%s: after that a new device on the same tap works", dev_path);
+	if (!ok)
+		tap_diag("  %s %s", g.err, why);
+
+	tap_ok(!kvdev_ioctl(&g.dev, VHOST_RESET_OWNER, NULL),
+	       "%s: VHOST_RESET_OWNER with backends attached", dev_path);
+	tap_ok(!kvdev_set_owner(&g.dev), "%s: SET_OWNER again after reset", dev_path);
+	teardown(&t, wire, &g);
+}
+
+static void run_device(const char *path)
+{
+	struct kvhost_net_stats st;
+	struct kvdev d;
+	int ret;
+
+	dev_path = path;
+	ret = kvdev_open(&d, path, 0);
+	if (!tap_ok(!ret, "%s: open (%s)", path, ret ? strerror(-ret) : "ok"))
+		return;
+	dev_kvhost = !kvdev_ioctl(&d, KVHOST_NET_GET_STATS, &st);
+	kvdev_close(&d);
+	tap_diag("%s: %s", path, dev_kvhost ? "kvhost (statistics checked)" :
+		 "no KVHOST_NET_GET_STATS: vhost-net ABI checks only");
+
+	test_features_and_backend();
+	test_tx();
+	test_rx();
+	test_rx_oversize();
+	test_net_hdr();
+	test_packet_backend();
+	test_busyloop();
+	test_flood();
+	test_detach();
+	test_close_in_flight();
+}
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("KVHOST_NET_DEV");
+	int i;
+
+	tap_init();
+	tap_watchdog(280);
+	if (argc > 1) {
+		for (i = 1; i < argc; i++)
+			run_device(argv[i]);
+	} else if (env && *env) {
+		run_device(env);
+	} else {
+		run_device("/dev/kvhost-net");
+		if (access("/dev/vhost-net", F_OK) == 0)
+			run_device("/dev/vhost-net");
+	}
+	return tap_done();
+}

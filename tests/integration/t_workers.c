@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * t_workers: VHOST_NEW_WORKER / VHOST_ATTACH_VRING_WORKER /
+ * VHOST_GET_VRING_WORKER / VHOST_FREE_WORKER.  Two queues of one device on
+ * two worker threads move verified traffic at once; workers still serving a
+ * queue cannot be freed; moving a queue back keeps its traffic intact.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "tap.h"
+#include "tdev.h"
+
+static const enum tdev_chain_kind kinds[TDEV_NQ] = {
+	TDEV_CHAIN_READ, TDEV_CHAIN_WRITE,
+};
+
+/* Kernel threads named after our pid: the device's workers. */
+static int count_workers(void)
+{
+	char want[32], path[300], comm[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(want, sizeof(want), "kvhost-%d\n", getpid());
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, want))
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static int new_worker(struct tdev *t, unsigned int *id)
+{
+	struct vhost_worker_state ws = { .worker_id = ~0U };
+	int ret = kvdev_ioctl(&t->dev, VHOST_NEW_WORKER, &ws);
+
+	*id = ws.worker_id;
+	return ret;
+}
+
+static int free_worker(struct tdev *t, unsigned int id)
+{
+	struct vhost_worker_state ws = { .worker_id = id };
+
+	return kvdev_ioctl(&t->dev, VHOST_FREE_WORKER, &ws);
+}
+
+static int attach(struct tdev *t, unsigned int index, unsigned int id)
+{
+	struct vhost_vring_worker vw = { .index = index, .worker_id = id };
+
+	return kvdev_ioctl(&t->dev, VHOST_ATTACH_VRING_WORKER, &vw);
+}
+
+static int get_worker(struct tdev *t, unsigned int index, unsigned int *id)
+{
+	struct vhost_vring_worker vw = { .index = index, .worker_id = ~0U };
+	int ret = kvdev_ioctl(&t->dev, VHOST_GET_VRING_WORKER, &vw);
+
+	*id = vw.worker_id;
+	return ret;
+}
+
+static void traffic_both(struct tdev *t, const char *what)
+{
+	int ret = tdev_traffic_all(t, kinds, 20000, 64);
+	unsigned int qi;
+
+	for (qi = 0; qi < TDEV_NQ; qi++)
+		tdev_report_q(t, qi, ret, what);
+	for (qi = 0; qi < TDEV_NQ; qi++)
+		tap_ok(tdev_stats_match(t, qi), "%s: queue %u device counters",
+		       what, qi);
+}
+
+int main(void)
+{
+	const struct tdev_cfg cfg = {
+		.num = 256, .event_idx = true, .max_segs = 4, .max_len = 512,
+	};
+	unsigned int id0 = ~0U, id1 = ~0U, got = ~0U;
+	struct tdev t;
+	int ret;
+
+	tap_init();
+	tap_watchdog(300);
+	ret = tdev_open(&t, &cfg);
+	if (!tap_ok(!ret, "device set-up")) {
+		tap_diag("  %s", t.err);
+		tdev_close(&t);
+		return tap_done();
+	}
+
+	tap_is(count_workers(), 1, "SET_OWNER started one worker thread");
+	tap_errno(get_worker(&t, 0, &id0), 0, "GET_VRING_WORKER queue 0");
+	tap_errno(new_worker(&t, &id1), 0, "NEW_WORKER");
+	tap_ok(id1 != id0 && id1 != ~0U, "new worker has its own id (%u, %u)",
+	       id0, id1);
+	tap_is(count_workers(), 2, "NEW_WORKER started a second thread");
+
+	tap_errno(attach(&t, 1, id1), 0, "ATTACH_VRING_WORKER queue 1");
+	tap_errno(get_worker(&t, 1, &got), 0, "GET_VRING_WORKER queue 1");
+	tap_is(got, id1, "queue 1 is on the new worker");
+	tap_errno(get_worker(&t, 0, &got), 0, "GET_VRING_WORKER queue 0 again");
+	tap_is(got, id0, "queue 0 stayed on the first worker");
+	traffic_both(&t, "two workers");
+
+	tap_errno(free_worker(&t, id1), EBUSY, "FREE_WORKER of a busy worker");
+	tap_errno(free_worker(&t, 999), ENODEV, "FREE_WORKER of an unknown id");
+	tap_errno(attach(&t, 1, 999), ENODEV, "ATTACH to an unknown worker");
+	tap_errno(attach(&t, 2, id0), ENOBUFS, "ATTACH of a queue out of range");
+
+	tap_errno(attach(&t, 1, id0), 0, "queue 1 back on the first worker");
+	tap_errno(free_worker(&t, id1), 0, "FREE_WORKER once idle");
+	tap_is(count_workers(), 1, "the freed worker's thread is gone");
+	traffic_both(&t, "one worker again");
+
+	tdev_close(&t);
+	tap_is(count_workers(), 0, "close stops every worker");
+	return tap_done();
+}

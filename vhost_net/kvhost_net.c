@@ -1,0 +1,809 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/kvhost-net: the virtio-net datapath of a QEMU guest in the host
+ * kernel, speaking the vhost-net ABI of <linux/vhost.h> so that QEMU uses it
+ * unmodified (-netdev tap,...,vhost=on,vhostfd=N).
+ *
+ * Each open file is one device with two virtqueues, RX (0) and TX (1).
+ * VHOST_NET_SET_BACKEND attaches a queue to a socket: a tap or macvtap file,
+ * or a raw AF_PACKET socket.
+ *
+ * TX: on a kick, every available chain is sent as one frame with the
+ * socket's sendmsg, nonblocking.  A full socket puts the chain back and
+ * makes the queue wait for EPOLLOUT; a frame the socket refuses is counted
+ * and its buffer still goes back to the driver.
+ *
+ * RX: when the socket polls readable (or the driver adds buffers after we
+ * ran short) the length of the next frame is peeked, chains are taken until
+ * they hold it -- one, or several with VIRTIO_NET_F_MRG_RXBUF -- and the
+ * frame is received straight into them.  A frame that can never fit is
+ * discarded from the socket and counted; nothing is ever written past the
+ * buffers the driver offered.
+ *
+ * Virtio-net header: with VHOST_NET_F_VIRTIO_NET_HDR acked the socket
+ * carries none and we add (RX) or strip (TX) it; otherwise the driver's
+ * header is the socket's own vnet header (tap with IFF_VNET_HDR and a
+ * matching TUNSETVNETHDRSZ), so checksum and GSO offloads pass through.
+ *
+ * Every handler run stops after a packet or byte budget and is requeued
+ * (kvhost_vq_budget_spent()), so no guest can monopolise the worker, and
+ * may busy-poll for up to VHOST_SET_VRING_BUSYLOOP_TIMEOUT before sleeping.
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/file.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <linux/compat.h>
+#include <linux/nospec.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/if_tun.h>
+#include <linux/if_tap.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_byteorder.h>
+#include <linux/sched/clock.h>
+#include <linux/vhost.h>
+#include <net/sock.h>
+#include "uapi/kvhost.h"
+#include "vhost.h"
+#include "compat.h"
+
+#define KVHOST_NET_FEATURES					\
+	(KVHOST_CORE_FEATURES |					\
+	 (1ULL << VHOST_NET_F_VIRTIO_NET_HDR) |			\
+	 (1ULL << VIRTIO_NET_F_MRG_RXBUF))
+
+/*
+ * RX segment array: a merged frame stops taking chains once it has
+ * KVHOST_IOV_MAX segments, and every chain is popped with KVHOST_IOV_MAX
+ * segments of room, so a chain the core accepts always fits.
+ */
+#define KVHOST_NET_RX_SEGS	(2 * KVHOST_IOV_MAX)
+/* Chains one merged RX frame may use (num_buffers is 16 bits). */
+#define KVHOST_NET_RX_HEADS	KVHOST_IOV_MAX
+/* Room to peek at or discard a frame: more than any vnet header. */
+#define KVHOST_NET_SCRATCH	64
+
+/* One chain taken for an RX frame. */
+struct kvhost_net_head {
+	u64 room;	/* writable bytes of the chain */
+	u32 len;	/* bytes of the frame put in it */
+	u16 id;
+};
+
+struct kvhost_net_queue {
+	struct kvhost_virtqueue vq;
+	/* RX: EPOLLIN, armed once the socket is drained; TX: EPOLLOUT when full. */
+	struct kvhost_poll sock_poll;
+
+	/* Guarded by vq.mutex; changed under dev.mutex as well. */
+	struct file *file;		/* backend file, referenced while attached */
+	unsigned int vhost_hlen;	/* header we add (RX) or strip (TX) */
+	unsigned int sock_hlen;		/* header the socket carries itself */
+
+	/* RX only, guarded by vq.mutex. */
+	struct iovec *rx_iov;		/* KVHOST_NET_RX_SEGS */
+	struct kvhost_net_head *heads;	/* KVHOST_NET_RX_HEADS */
+
+	/* Counters, guarded by vq.mutex (see struct kvhost_net_vq_stats). */
+	u64 packets;
+	u64 bytes;
+	u64 drops;
+	u64 rejected;
+};
+
+struct kvhost_net {
+	struct kvhost_dev dev;
+	struct kvhost_net_queue q[KVHOST_NET_VQ_MAX];
+	struct kvhost_virtqueue *vqs[KVHOST_NET_VQ_MAX];
+};
+
+/* Busy-poll state of one handler run. */
+struct kvhost_net_busy {
+	u64 deadline;		/* local_clock() ns, set at the first spin */
+	bool armed;
+};
+
+static struct kvhost_net_queue *to_net_queue(struct kvhost_virtqueue *vq)
+{
+	return container_of(vq, struct kvhost_net_queue, vq);
+}
+
+static __virtio16 kvhost_net_cpu_to_virtio16(const struct kvhost_virtqueue *vq,
+					      u16 v)
+{
+	return __cpu_to_virtio16(kvhost_vq_has_feature(vq, VIRTIO_F_VERSION_1) ||
+				 virtio_legacy_is_little_endian(), v);
+}
+
+/*
+ * Whether to poll once more instead of sleeping.  A run spins for at most
+ * the queue's busyloop timeout in all, and never while the scheduler or
+ * other work on the worker wants the CPU.
+ */
+static bool kvhost_net_busy_spin(struct kvhost_virtqueue *vq,
+				 struct kvhost_net_busy *busy)
+{
+	u64 now;
+
+	if (!vq->busyloop_timeout || need_resched() ||
+	    kvhost_vq_work_pending(vq))
+		return false;
+	now = local_clock();
+	if (!busy->armed) {
+		busy->armed = true;
+		busy->deadline = now + (u64)vq->busyloop_timeout * NSEC_PER_USEC;
+	} else if (now >= busy->deadline) {
+		return false;
+	}
+	cpu_relax();
+	return true;
+}
+
+/* ---- TX ---- */
+
+/*
+ * Send one chain as one frame.  Return: -EAGAIN or -ENOBUFS if the socket
+ * is full (try again when it is writable), 0 otherwise: sent, or refused
+ * and counted.
+ */
+static int kvhost_net_tx_send(struct kvhost_net_queue *q, struct socket *sock,
+			      const struct kvhost_chain *chain)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	size_t len;
+	int ret;
+
+	if (chain->out_len <= q->vhost_hlen) {
+		/* Nothing after the header we would strip: no frame. */
+		q->drops++;
+		return 0;
+	}
+	iov_iter_init(&msg.msg_iter, ITER_SOURCE, q->vq.iov, chain->out_num,
+		      chain->out_len);
+	iov_iter_advance(&msg.msg_iter, q->vhost_hlen);
+	len = iov_iter_count(&msg.msg_iter);
+
+	ret = sock->ops->sendmsg(sock, &msg, len);
+	if (ret == -EAGAIN || ret == -ENOBUFS)
+		return ret;
+	if (ret < 0) {
+		/* E.g. -EINVAL for nonsense GSO fields: the ring goes on. */
+		q->drops++;
+		q->rejected++;
+		return 0;
+	}
+	q->packets++;
+	q->bytes += len > q->sock_hlen ? len - q->sock_hlen : 0;
+	return 0;
+}
+
+static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
+{
+	struct kvhost_virtqueue *vq = &q->vq;
+	struct kvhost_net_busy busy = {};
+	struct kvhost_chain chain;
+	unsigned int pkts = 0;
+	struct socket *sock;
+	u64 bytes = 0;
+	int ret;
+
+	mutex_lock(&vq->mutex);
+	/* Only armed while a frame waits for room; this run retries it. */
+	kvhost_poll_stop(&q->sock_poll);
+	if (!kvhost_vq_ready(vq))
+		goto unlock;
+	if (kick)
+		vq->stats.kicks++;
+	sock = vq->private_data;
+	kvhost_vq_disable_notify(vq);
+
+	for (;;) {
+		ret = kvhost_vq_pop(vq, vq->iov, KVHOST_IOV_MAX, &chain);
+		if (ret < 0)
+			break;
+		if (!ret) {
+			if (kvhost_net_busy_spin(vq, &busy))
+				continue;
+			if (kvhost_vq_enable_notify(vq)) {
+				kvhost_vq_disable_notify(vq);
+				continue;
+			}
+			break;
+		}
+		if (chain.in_num) {
+			/* TX buffers are device-readable only. */
+			kvhost_vq_mark_broken(vq, -EINVAL);
+			break;
+		}
+		if (kvhost_net_tx_send(q, sock, &chain)) {
+			/*
+			 * The socket is full: the chain goes back and we wait
+			 * for room.  Polling queues this run at once if room
+			 * appeared meanwhile.
+			 */
+			kvhost_vq_unpop(vq, 1);
+			kvhost_poll_start(&q->sock_poll, q->file);
+			break;
+		}
+		if (kvhost_vq_add_used(vq, chain.id, 0))
+			break;
+		pkts++;
+		bytes += chain.out_len;
+		if (kvhost_vq_budget_spent(vq, pkts, bytes))
+			break;
+	}
+	/* One used index update (and at most one call) per run. */
+	kvhost_vq_flush_used(vq);
+unlock:
+	mutex_unlock(&vq->mutex);
+}
+
+static void kvhost_net_handle_tx_kick(struct kvhost_work *work)
+{
+	kvhost_net_tx_run(to_net_queue(kvhost_work_to_vq(work)), true);
+}
+
+static void kvhost_net_handle_tx_sock(struct kvhost_work *work)
+{
+	kvhost_net_tx_run(to_net_queue(kvhost_work_to_vq(work)), false);
+}
+
+/* ---- RX ---- */
+
+/*
+ * Length of the frame at the head of the socket, the socket's own header
+ * included.  Return: the length, 0 if there is no frame, or a negative
+ * errno if the socket failed to tell.
+ */
+static int kvhost_net_rx_peek(struct kvhost_net_queue *q, struct socket *sock)
+{
+	u8 scratch[KVHOST_NET_SCRATCH];
+	struct kvec kv = { .iov_base = scratch, .iov_len = sizeof(scratch) };
+	struct msghdr msg = {};
+	int ret;
+
+	/* tun and tap: the length of the queued skb, without the vnet header. */
+	if (sock->ops->peek_len) {
+		ret = sock->ops->peek_len(sock);
+		return ret > 0 ? ret + q->sock_hlen : ret;
+	}
+	/* Packet sockets: MSG_TRUNC makes recvmsg return the whole length. */
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, sizeof(scratch));
+	ret = sock->ops->recvmsg(sock, &msg, sizeof(scratch),
+				 MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+	if (ret == -EAGAIN)
+		return 0;
+	/* An empty frame is still a frame: received (and dropped) like any. */
+	return ret ?: 1;
+}
+
+/* Drop the frame at the head of the socket. */
+static void kvhost_net_rx_discard(struct socket *sock)
+{
+	u8 scratch[KVHOST_NET_SCRATCH];
+	struct kvec kv = { .iov_base = scratch, .iov_len = sizeof(scratch) };
+	struct msghdr msg = {};
+
+	/* Not into an empty iterator: tun leaves the frame queued then. */
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, sizeof(scratch));
+	sock->ops->recvmsg(sock, &msg, sizeof(scratch),
+			   MSG_DONTWAIT | MSG_TRUNC);
+}
+
+/*
+ * Take chains until they hold @need bytes: one chain, or up to
+ * KVHOST_NET_RX_HEADS of them with mergeable buffers.
+ * Return: the number of chains taken, their segments in q->rx_iov and
+ * their ids in q->heads; 0 if the ring ran out first; -EMSGSIZE if the
+ * frame can never fit; another negative errno if the queue is broken.
+ * On 0 and -EMSGSIZE every chain taken has been given back.
+ */
+static int kvhost_net_rx_gather(struct kvhost_net_queue *q, u64 need,
+				unsigned int *nsegs)
+{
+	struct kvhost_virtqueue *vq = &q->vq;
+	unsigned int max = 1, n = 0, segs = 0;
+	struct kvhost_chain chain;
+	u64 have = 0;
+	int ret;
+
+	if (kvhost_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF))
+		max = min_t(unsigned int, KVHOST_NET_RX_HEADS, vq->ring.num);
+
+	while (have < need) {
+		/*
+		 * Too big for one chain, for all the chains of the ring or for
+		 * what one frame may use: no refill will ever make it fit.
+		 */
+		if (n == max || segs > KVHOST_IOV_MAX) {
+			ret = -EMSGSIZE;
+			goto unpop;
+		}
+		ret = kvhost_vq_pop(vq, q->rx_iov + segs, KVHOST_IOV_MAX, &chain);
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			goto unpop;
+		if (chain.out_num) {
+			/* RX buffers are device-writable only. */
+			kvhost_vq_mark_broken(vq, -EINVAL);
+			return -EINVAL;
+		}
+		q->heads[n].id = chain.id;
+		q->heads[n].room = chain.in_len;
+		n++;
+		segs += chain.in_num;
+		have += chain.in_len;
+	}
+	*nsegs = segs;
+	return n;
+
+unpop:
+	kvhost_vq_unpop(vq, n);
+	return ret;
+}
+
+/*
+ * Write our part of the header: all of it if we add the header (no offload
+ * information), else only num_buffers after the one the socket wrote.
+ */
+static int kvhost_net_rx_put_hdr(struct kvhost_net_queue *q,
+				 struct iov_iter *it, unsigned int nbufs)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr = {};
+	size_t n = sizeof(hdr.num_buffers);
+
+	hdr.num_buffers = kvhost_net_cpu_to_virtio16(&q->vq, nbufs);
+	if (q->vhost_hlen)
+		return copy_to_iter(&hdr, q->vhost_hlen, it) == q->vhost_hlen ?
+		       0 : -EFAULT;
+	if (q->sock_hlen != sizeof(hdr))
+		return 0;
+	iov_iter_advance(it, offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers));
+	return copy_to_iter(&hdr.num_buffers, n, it) == n ? 0 : -EFAULT;
+}
+
+/* Receive the head frame, @len bytes as peeked, into the chains gathered. */
+static void kvhost_net_rx_recv(struct kvhost_net_queue *q, struct socket *sock,
+			       int len, unsigned int nheads, unsigned int nsegs)
+{
+	struct kvhost_virtqueue *vq = &q->vq;
+	struct msghdr msg = {};
+	struct iov_iter hdr_it;
+	unsigned int used, i;
+	size_t left;
+	int ret;
+
+	/* Exactly the bytes peeked: the socket cannot write past them. */
+	iov_iter_init(&msg.msg_iter, ITER_DEST, q->rx_iov, nsegs,
+		      (size_t)len + q->vhost_hlen);
+	hdr_it = msg.msg_iter;
+	iov_iter_advance(&msg.msg_iter, q->vhost_hlen);
+
+	ret = sock->ops->recvmsg(sock, &msg, len, MSG_DONTWAIT | MSG_TRUNC);
+	if (ret <= 0 || ret > len || (unsigned int)ret < q->sock_hlen ||
+	    (msg.msg_flags & MSG_TRUNC)) {
+		/* Gone, failed or grown since the peek: nothing is used. */
+		kvhost_vq_unpop(vq, nheads);
+		if (ret == -EAGAIN)
+			return;
+		q->drops++;
+		if (ret < 0)
+			q->rejected++;
+		return;
+	}
+
+	/* Fill the chains in order; those a shrunken frame leaves go back. */
+	left = (size_t)ret + q->vhost_hlen;
+	for (used = 0; left; used++) {
+		q->heads[used].len = min_t(u64, q->heads[used].room, left);
+		left -= q->heads[used].len;
+	}
+	kvhost_vq_unpop(vq, nheads - used);
+
+	if (kvhost_net_rx_put_hdr(q, &hdr_it, used)) {
+		kvhost_vq_mark_broken(vq, -EFAULT);
+		return;
+	}
+	for (i = 0; i < used; i++)
+		if (kvhost_vq_add_used(vq, q->heads[i].id, q->heads[i].len))
+			return;
+	q->packets++;
+	q->bytes += ret - q->sock_hlen;
+}
+
+static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
+{
+	struct kvhost_virtqueue *vq = &q->vq;
+	struct kvhost_net_busy busy = {};
+	unsigned int pkts = 0, nsegs;
+	bool rearm = false;
+	struct socket *sock;
+	u64 bytes = 0;
+	int len, ret;
+
+	mutex_lock(&vq->mutex);
+	/* Off while we serve: armed again below once the socket is drained. */
+	kvhost_poll_stop(&q->sock_poll);
+	if (!kvhost_vq_ready(vq))
+		goto unlock;
+	if (kick)
+		vq->stats.kicks++;
+	sock = vq->private_data;
+	kvhost_vq_disable_notify(vq);
+
+	while (!kvhost_vq_broken(vq)) {
+		len = kvhost_net_rx_peek(q, sock);
+		if (!len) {
+			if (kvhost_net_busy_spin(vq, &busy))
+				continue;
+			rearm = true;
+			break;
+		}
+		if (len < 0) {
+			/* The socket failed to tell: counted, then asked again. */
+			len = 0;
+		} else {
+			ret = kvhost_net_rx_gather(q, (u64)len + q->vhost_hlen,
+						   &nsegs);
+			if (!ret) {
+				/* Short of buffers: the frame waits in the socket. */
+				if (kvhost_net_busy_spin(vq, &busy))
+					continue;
+				/* Ask for a kick; buffers added meanwhile: look again now. */
+				if (kvhost_vq_enable_notify(vq)) {
+					kvhost_vq_disable_notify(vq);
+					continue;
+				}
+				break;
+			}
+			if (ret == -EMSGSIZE) {
+				kvhost_net_rx_discard(sock);
+				q->drops++;
+			} else if (ret < 0) {
+				break;
+			} else {
+				kvhost_net_rx_recv(q, sock, len, ret, nsegs);
+			}
+		}
+		/* Dropped frames count too: tiny buffers cannot make us spin. */
+		pkts++;
+		bytes += len;
+		if (kvhost_vq_budget_spent(vq, pkts, bytes))
+			break;
+	}
+	kvhost_vq_flush_used(vq);
+	/* A frame that arrived since the last peek queues this run at once. */
+	if (rearm)
+		kvhost_poll_start(&q->sock_poll, q->file);
+unlock:
+	mutex_unlock(&vq->mutex);
+}
+
+static void kvhost_net_handle_rx_kick(struct kvhost_work *work)
+{
+	kvhost_net_rx_run(to_net_queue(kvhost_work_to_vq(work)), true);
+}
+
+static void kvhost_net_handle_rx_sock(struct kvhost_work *work)
+{
+	kvhost_net_rx_run(to_net_queue(kvhost_work_to_vq(work)), false);
+}
+
+/* ---- backends ---- */
+
+/*
+ * The socket behind a backend file.  tun and tap are looked up with
+ * symbol_get() rather than linked against: kvhost_net loads without them,
+ * and if they are not loaded the file cannot be theirs.  The module
+ * reference is dropped at once; the file (whose f_op pins its module) keeps
+ * the socket alive while attached.
+ */
+static struct socket *kvhost_net_backend_socket(struct file *file)
+{
+	struct socket *(*get)(struct file *file);
+	struct socket *sock;
+
+	sock = sock_from_file(file);
+	if (sock) {
+		if (sock->sk->sk_family != AF_PACKET ||
+		    sock->sk->sk_type != SOCK_RAW)
+			return ERR_PTR(-EINVAL);
+		return sock;
+	}
+
+	get = symbol_get(tun_get_socket);
+	if (get) {
+		sock = get(file);
+		symbol_put(tun_get_socket);
+		if (!IS_ERR(sock))
+			return sock;
+	}
+	get = symbol_get(tap_get_socket);
+	if (get) {
+		sock = get(file);
+		symbol_put(tap_get_socket);
+		if (!IS_ERR(sock))
+			return sock;
+	}
+	return ERR_PTR(-ENOTSOCK);
+}
+
+/*
+ * Take the backend off a queue.  Once this returns no handler starts on
+ * the old socket; one already queued finds no backend.
+ * Return: the old file, for the caller to put after a flush.
+ */
+static struct file *kvhost_net_detach(struct kvhost_net_queue *q)
+{
+	struct file *old;
+
+	mutex_lock(&q->vq.mutex);
+	kvhost_poll_stop(&q->sock_poll);
+	q->vq.private_data = NULL;
+	old = q->file;
+	q->file = NULL;
+	mutex_unlock(&q->vq.mutex);
+	return old;
+}
+
+static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
+{
+	struct vhost_vring_file f;
+	struct kvhost_net_queue *q;
+	struct file *file = NULL, *old;
+	struct socket *sock = NULL;
+	long ret;
+
+	if (copy_from_user(&f, argp, sizeof(f)))
+		return -EFAULT;
+	ret = kvhost_dev_check_owner(&n->dev);
+	if (ret)
+		return ret;
+	if (f.index >= KVHOST_NET_VQ_MAX)
+		return -ENOBUFS;
+	q = &n->q[array_index_nospec(f.index, KVHOST_NET_VQ_MAX)];
+
+	if (f.fd != VHOST_FILE_UNBIND) {
+		file = fget(f.fd);
+		if (!file)
+			return -EBADF;
+		sock = kvhost_net_backend_socket(file);
+		if (IS_ERR(sock)) {
+			ret = PTR_ERR(sock);
+			goto put_file;
+		}
+	}
+	/* q->file only changes under dev.mutex, which we hold. */
+	if (file && file == q->file) {
+		ret = 0;
+		goto put_file;
+	}
+
+	/* Stop, flush, swap, restart. */
+	old = kvhost_net_detach(q);
+	kvhost_vq_flush(&q->vq);
+	if (file) {
+		mutex_lock(&q->vq.mutex);
+		q->file = file;
+		q->vq.private_data = sock;
+		mutex_unlock(&q->vq.mutex);
+		/* Serve what is pending; RX arms its socket poll when drained. */
+		kvhost_poll_queue(&q->vq.kick_poll);
+	}
+	if (old)
+		fput(old);
+	return 0;
+
+put_file:
+	fput(file);
+	return ret;
+}
+
+/* Header lengths follow the features, as vhost-net's do. */
+static void kvhost_net_set_hdr_len(struct kvhost_net *n)
+{
+	u64 features = n->dev.acked_features;
+	unsigned int hlen = sizeof(struct virtio_net_hdr);
+	bool ours = features & (1ULL << VHOST_NET_F_VIRTIO_NET_HDR);
+	int i;
+
+	if (features & ((1ULL << VIRTIO_F_VERSION_1) |
+			(1ULL << VIRTIO_NET_F_MRG_RXBUF)))
+		hlen = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	for (i = 0; i < KVHOST_NET_VQ_MAX; i++) {
+		struct kvhost_net_queue *q = &n->q[i];
+
+		mutex_lock(&q->vq.mutex);
+		q->vhost_hlen = ours ? hlen : 0;
+		q->sock_hlen = ours ? 0 : hlen;
+		mutex_unlock(&q->vq.mutex);
+	}
+}
+
+/* Stop both queues, drop their backends and wait for the handlers. */
+static void kvhost_net_stop(struct kvhost_net *n)
+{
+	struct file *old[KVHOST_NET_VQ_MAX];
+	int i;
+
+	kvhost_dev_stop(&n->dev);
+	for (i = 0; i < KVHOST_NET_VQ_MAX; i++)
+		old[i] = kvhost_net_detach(&n->q[i]);
+	/* Socket wake-ups queued before the polls stopped have run. */
+	kvhost_dev_flush(&n->dev);
+	for (i = 0; i < KVHOST_NET_VQ_MAX; i++)
+		if (old[i])
+			fput(old[i]);
+}
+
+/* Back to the state of a fresh open, after kvhost_dev_cleanup(). */
+static void kvhost_net_reset(struct kvhost_net *n)
+{
+	int i;
+
+	for (i = 0; i < KVHOST_NET_VQ_MAX; i++) {
+		struct kvhost_net_queue *q = &n->q[i];
+
+		mutex_lock(&q->vq.mutex);
+		q->vhost_hlen = 0;
+		q->sock_hlen = 0;
+		q->packets = 0;
+		q->bytes = 0;
+		q->drops = 0;
+		q->rejected = 0;
+		mutex_unlock(&q->vq.mutex);
+	}
+}
+
+static long kvhost_net_get_stats(struct kvhost_net *n, void __user *argp)
+{
+	struct kvhost_net_stats stats = {};
+	int i;
+
+	for (i = 0; i < KVHOST_NET_VQ_MAX; i++) {
+		struct kvhost_net_queue *q = &n->q[i];
+		struct kvhost_net_vq_stats *s = &stats.vq[i];
+
+		mutex_lock(&q->vq.mutex);
+		s->packets = q->packets;
+		s->bytes = q->bytes;
+		s->drops = q->drops;
+		s->rejected = q->rejected;
+		s->kicks = q->vq.stats.kicks;
+		s->calls = q->vq.stats.calls;
+		s->requeues = q->vq.stats.requeues;
+		s->broken = kvhost_vq_broken(&q->vq);
+		s->last_err = -q->vq.ring.error;
+		mutex_unlock(&q->vq.mutex);
+	}
+	return copy_to_user(argp, &stats, sizeof(stats)) ? -EFAULT : 0;
+}
+
+static long kvhost_net_ioctl(struct file *f, unsigned int ioctl,
+			     unsigned long arg)
+{
+	struct kvhost_net *n = f->private_data;
+	void __user *argp = (void __user *)arg;
+	long ret;
+
+	mutex_lock(&n->dev.mutex);
+	switch (ioctl) {
+	case VHOST_NET_SET_BACKEND:
+		ret = kvhost_net_set_backend(n, argp);
+		break;
+	case VHOST_SET_FEATURES:
+		ret = kvhost_dev_ioctl(&n->dev, ioctl, argp);
+		if (!ret)
+			kvhost_net_set_hdr_len(n);
+		break;
+	case VHOST_RESET_OWNER:
+		ret = kvhost_dev_check_owner(&n->dev);
+		if (ret)
+			break;
+		kvhost_net_stop(n);
+		kvhost_dev_cleanup(&n->dev);
+		kvhost_net_reset(n);
+		break;
+	case KVHOST_NET_GET_STATS:
+		ret = kvhost_net_get_stats(n, argp);
+		break;
+	default:
+		ret = kvhost_dev_ioctl(&n->dev, ioctl, argp);
+		if (ret == -ENOIOCTLCMD)
+			ret = kvhost_vring_ioctl(&n->dev, ioctl, argp);
+		break;
+	}
+	mutex_unlock(&n->dev.mutex);
+	return ret;
+}
+
+static int kvhost_net_open(struct inode *inode, struct file *f)
+{
+	struct kvhost_net_queue *rx, *tx;
+	struct kvhost_net *n;
+	int i, ret;
+
+	n = kvzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
+	if (!n)
+		return -ENOMEM;
+	rx = &n->q[KVHOST_NET_VQ_RX];
+	tx = &n->q[KVHOST_NET_VQ_TX];
+	rx->rx_iov = kvmalloc_array(KVHOST_NET_RX_SEGS, sizeof(*rx->rx_iov),
+				    GFP_KERNEL_ACCOUNT);
+	if (!rx->rx_iov) {
+		ret = -ENOMEM;
+		goto free_net;
+	}
+	rx->heads = kvmalloc_array(KVHOST_NET_RX_HEADS, sizeof(*rx->heads),
+				   GFP_KERNEL_ACCOUNT);
+	if (!rx->heads) {
+		ret = -ENOMEM;
+		goto free_rx_iov;
+	}
+
+	rx->vq.handle_kick = kvhost_net_handle_rx_kick;
+	tx->vq.handle_kick = kvhost_net_handle_tx_kick;
+	for (i = 0; i < KVHOST_NET_VQ_MAX; i++)
+		n->vqs[i] = &n->q[i].vq;
+	ret = kvhost_dev_init(&n->dev, n->vqs, KVHOST_NET_VQ_MAX,
+			      KVHOST_NET_FEATURES);
+	if (ret)
+		goto free_heads;
+	kvhost_poll_init(&rx->sock_poll, kvhost_net_handle_rx_sock, EPOLLIN,
+			 &rx->vq);
+	kvhost_poll_init(&tx->sock_poll, kvhost_net_handle_tx_sock, EPOLLOUT,
+			 &tx->vq);
+
+	f->private_data = n;
+	return 0;
+
+free_heads:
+	kvfree(rx->heads);
+free_rx_iov:
+	kvfree(rx->rx_iov);
+free_net:
+	kvfree(n);
+	return ret;
+}
+
+static int kvhost_net_release(struct inode *inode, struct file *f)
+{
+	struct kvhost_net *n = f->private_data;
+	struct kvhost_net_queue *rx = &n->q[KVHOST_NET_VQ_RX];
+
+	mutex_lock(&n->dev.mutex);
+	kvhost_net_stop(n);
+	kvhost_dev_cleanup(&n->dev);
+	mutex_unlock(&n->dev.mutex);
+	kvhost_dev_exit(&n->dev);
+	kvfree(rx->heads);
+	kvfree(rx->rx_iov);
+	kvfree(n);
+	return 0;
+}
+
+static const struct file_operations kvhost_net_fops = {
+	.owner		= THIS_MODULE,
+	.open		= kvhost_net_open,
+	.release	= kvhost_net_release,
+	.unlocked_ioctl	= kvhost_net_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice kvhost_net_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "kvhost-net",
+	.fops	= &kvhost_net_fops,
+};
+
+module_misc_device(kvhost_net_misc);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("kvhost-net: vhost-net compatible in-kernel virtio-net datapath");
