@@ -16,6 +16,7 @@ struct variant {
 	uint64_t nbufs;			/* per queue */
 	unsigned int batch;
 	bool expect_straddle;
+	bool expect_budget;		/* batches beyond the 256-descriptor budget */
 	bool perf;
 };
 
@@ -52,7 +53,7 @@ static const struct variant variants[] = {
 	  5000, 2),
 	V("ring size 32768, full ring",
 	  CFG(.num = 32768, .event_idx = true, .max_segs = 1, .max_len = 16),
-	  RW, 40000, 32768),
+	  RW, 40000, 32768, .expect_budget = true),
 	V("offset memory, buffers straddle regions, mixed chains",
 	  CFG(.num = 256, .event_idx = true, .indirect = true,
 	      .mem = TDEV_MEM_OFFSET_CONTIG, .max_segs = 4, .max_len = 2048),
@@ -73,6 +74,15 @@ static const struct variant variants[] = {
 static double seconds_since(uint64_t start_ms)
 {
 	return (kvdev_now_ms() - start_ms) / 1000.0;
+}
+
+static uint64_t tdev_requeues(struct tdev *t, unsigned int qi)
+{
+	struct kvhost_test_stats st;
+
+	if (kvdev_test_stats(&t->dev, &st))
+		return 0;
+	return st.vq[qi].requeues;
 }
 
 static void check_features(struct tdev *t)
@@ -107,6 +117,11 @@ static void run_variant(const struct variant *v, bool first)
 		tap_ok(tdev_stats_match(&t, qi), "%s: vq %u device counters",
 		       v->name, qi);
 	}
+	if (v->expect_budget)
+		for (qi = 0; qi < TDEV_NQ; qi++)
+			tap_ok(tdev_requeues(&t, qi) > 0,
+			       "%s: vq %u worker yielded to its budget", v->name,
+			       qi);
 	if (v->expect_straddle)
 		tap_ok(t.q[0].straddling && t.q[1].straddling,
 		       "%s: segments straddling regions: %u and %u", v->name,
