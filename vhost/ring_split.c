@@ -160,7 +160,9 @@ static int split_walk_indirect(struct kvhost_vring *vr,
 	u64 base = split64_to_cpu(vr, outer->addr);
 	u32 len = split32_to_cpu(vr, outer->len);
 	unsigned int count, seen = 0, i = 0;
+	struct iovec table;
 	struct vring_desc d;
+	bool contiguous;
 	u16 flags;
 	int ret;
 
@@ -177,12 +179,22 @@ static int split_walk_indirect(struct kvhost_vring *vr,
 	if (len - 1 > U64_MAX - base)
 		return -EINVAL;
 
+	/* A table inside one region (the usual case) is read straight from user memory. */
+	ret = kvhost_memtable_translate(vr->mt, base, len, &table, 1);
+	if (ret < 0 && ret != -ENOBUFS)
+		return ret;
+	contiguous = ret == 1;
+
 	for (;;) {
 		/* More steps than entries means the table loops. */
 		if (++seen > count)
 			return -ELOOP;
-		ret = split_copy_from_guest(vr, &d, base + (u64)i * sizeof(d),
-					    sizeof(d));
+		if (contiguous)
+			ret = copy_from_user(&d, (struct vring_desc __user *)table.iov_base + i,
+					     sizeof(d)) ? -EFAULT : 0;
+		else
+			ret = split_copy_from_guest(vr, &d, base + (u64)i * sizeof(d),
+						    sizeof(d));
 		if (ret)
 			return ret;
 		flags = split16_to_cpu(vr, d.flags);
