@@ -145,7 +145,15 @@ long kvhost_vring_ioctl(struct kvhost_dev *dev, unsigned int ioctl,
 			void __user *argp);
 void kvhost_dev_flush(struct kvhost_dev *dev);
 
-/* Work and polling. */
+/*
+ * Work and polling.
+ *
+ * Asynchronous backends (block I/O completing in interrupt context) keep
+ * their own llist of finished requests and queue one work item with
+ * kvhost_vq_work_queue(); that work takes vq->mutex, turns every finished
+ * request into a used element and calls kvhost_vq_flush_used() once, so a
+ * burst of completions costs one used-index update and at most one call.
+ */
 void kvhost_work_init(struct kvhost_work *work, kvhost_work_fn_t fn);
 bool kvhost_vq_work_queue(struct kvhost_virtqueue *vq, struct kvhost_work *work);
 void kvhost_vq_flush(struct kvhost_virtqueue *vq);
