@@ -10,6 +10,9 @@
 #   make kernels        download + extract the test kernels (scripts/kernels.sh fetch)
 #   make deps           install everything (scripts/deps.sh)
 #   make check          all test tiers; TAP in build/check.tap, summary last
+#   make bench-net      network benchmark, kvhost-net vs in-tree vhost-net, in
+#                       one VM of BENCH_KVER (default: the first listed, 6.1);
+#                       BENCH_ROUNDS (5), BENCH_SECS (2); report in bench/results/
 #   make clean
 #
 # Module objects live only in build/<rel>/, a copy of Kbuild + MODULE_DIRS.
@@ -38,10 +41,10 @@ else
 endif
 
 # userspace dirs, in build order; each is built only if it has a Makefile
-USER_DIRS := tests/lib tests/unit tests/integration userspace_ctl bench
+USER_DIRS := tests/lib tests/unit tests/integration tests/e2e userspace_ctl bench
 USER_OUT := $(BUILD)/user
 
-.PHONY: all modules modules-all sparse user initramfs kernels deps check clean help
+.PHONY: all modules modules-all sparse user initramfs kernels deps check bench-net clean help
 
 all: modules
 
@@ -79,6 +82,27 @@ deps:
 
 check:
 	@$(TOP)/scripts/check.sh
+
+BENCH_KVER ?= $(firstword $(KVERS))
+BENCH_ROUNDS ?= 5
+BENCH_SECS ?= 2
+BENCH_RUN := $(BUILD)/vm/run/$(BENCH_KVER)-bench-net
+
+# The VM writes the report into its results dir; it is kept in bench/results/.
+bench-net:
+	@test -n "$(BENCH_KVER)" || { echo "no kernel to benchmark (make deps)" >&2; exit 1; }
+	$(BUILD_MODULES) $(BENCH_KVER) modules
+	$(MAKE) user
+	@mkdir -p $(BUILD)/bench $(TOP)/bench/results
+	@printf 'BENCH_ROUNDS=%s\nBENCH_SECS=%s\n' '$(BENCH_ROUNDS)' '$(BENCH_SECS)' \
+		>$(BUILD)/bench/net.env
+	@rc=0; $(TOP)/tests/vm/run-vm.sh --kernel $(BENCH_KVER) \
+		--script $(TOP)/bench/run-net.sh --name bench-net --timeout 1200 || rc=$$?; \
+	for f in $(BENCH_RUN)/net-*.md; do \
+		[ -f "$$f" ] && cp "$$f" $(TOP)/bench/results/ && \
+			echo "# report saved in bench/results/$${f##*/}"; \
+	done; \
+	exit $$rc
 
 clean:
 	rm -rf $(BUILD)

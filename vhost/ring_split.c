@@ -88,6 +88,7 @@ static int split_start(struct kvhost_vring *vr)
 
 	vr->error = 0;
 	vr->used_batch_len = 0;
+	vr->used_unpublished = 0;
 	vr->signalled_used_valid = false;
 	vr->used_unsignalled = false;
 	vr->avail_idx = vr->last_avail_idx;
@@ -285,18 +286,17 @@ static void split_unpop(struct kvhost_vring *vr, unsigned int n)
 	vr->last_avail_idx -= n;
 }
 
-static int split_flush(struct kvhost_vring *vr)
+/*
+ * Write the batched elements into the used ring after those written before
+ * and not yet published.  Invisible to the driver until split_flush() moves
+ * used->idx, so a frame spread over several chains is published whole.
+ */
+static int split_write_batch(struct kvhost_vring *vr)
 {
 	unsigned int n = vr->used_batch_len;
 	unsigned int start, first;
-	u16 old, new;
 
-	if (vr->error)
-		return vr->error;
-	if (!n)
-		return 0;
-
-	start = vr->last_used_idx & (vr->num - 1);
+	start = (u16)(vr->last_used_idx + vr->used_unpublished) & (vr->num - 1);
 	first = min(n, vr->num - start);
 	if (copy_to_user(&vr->used->ring[start], vr->used_batch,
 			 first * sizeof(vr->used_batch[0])))
@@ -305,6 +305,25 @@ static int split_flush(struct kvhost_vring *vr)
 	    copy_to_user(&vr->used->ring[0], vr->used_batch + first,
 			 (n - first) * sizeof(vr->used_batch[0])))
 		return split_fail(vr, -EFAULT);
+	vr->used_unpublished += n;
+	vr->used_batch_len = 0;
+	return 0;
+}
+
+static int split_flush(struct kvhost_vring *vr)
+{
+	u16 old, new;
+	int ret;
+
+	if (vr->error)
+		return vr->error;
+	if (vr->used_batch_len) {
+		ret = split_write_batch(vr);
+		if (ret)
+			return ret;
+	}
+	if (!vr->used_unpublished)
+		return 0;
 
 	/*
 	 * Publish the elements before the index that covers them.
@@ -312,11 +331,11 @@ static int split_flush(struct kvhost_vring *vr)
 	 */
 	smp_wmb();
 	old = vr->last_used_idx;
-	new = old + n;
+	new = old + vr->used_unpublished;
 	if (put_user(cpu_to_split16(vr, new), &vr->used->idx))
 		return split_fail(vr, -EFAULT);
 	vr->last_used_idx = new;
-	vr->used_batch_len = 0;
+	vr->used_unpublished = 0;
 	vr->used_unsignalled = true;
 
 	/* signalled_used fell inside what we just published: event index unreliable. */
@@ -335,7 +354,7 @@ static int split_add_used(struct kvhost_vring *vr, u16 id, u32 len)
 	e->id = cpu_to_split32(vr, id);
 	e->len = cpu_to_split32(vr, len);
 	if (vr->used_batch_len == vr->used_batch_max)
-		return split_flush(vr);
+		return split_write_batch(vr);
 	return 0;
 }
 

@@ -311,6 +311,7 @@ static void kvhost_vq_reset(struct kvhost_virtqueue *vq)
 	vr->used_unsignalled = false;
 	vr->used_flags = 0;
 	vr->used_batch_len = 0;
+	vr->used_unpublished = 0;
 	vr->error = 0;
 }
 

@@ -51,8 +51,8 @@ struct kvhost_chain {
  * @start:	begin serving the ring (reads the device-owned indexes)
  * @pop:	take the next available chain; 1 taken, 0 ring empty, <0 error
  * @unpop:	give back the last @n chains taken and not yet used
- * @add_used:	queue a used element; written at the next flush
- * @flush:	publish queued used elements to the driver
+ * @add_used:	queue a used element; the driver sees it at the next flush
+ * @flush:	publish every used element added since the last flush at once
  * @need_signal: after a flush, whether the driver asked to be notified
  * @enable_notify: ask for kicks; 1 if buffers arrived since the last look
  *		at avail->idx (chains given back by @unpop do not count), 0 if not
@@ -96,10 +96,16 @@ struct kvhost_vring {
 	bool used_unsignalled;		/* flushed since the last need_signal */
 	u16 used_flags;			/* shadow of used->flags */
 
-	/* Used elements taken by add_used, published by flush. */
+	/*
+	 * Used elements taken by add_used.  A full batch is written to the
+	 * ring but only flush moves used->idx over it, so whatever a handler
+	 * adds between two flushes (all the chains of a merged frame) becomes
+	 * visible to the driver at once.
+	 */
 	struct vring_used_elem *used_batch;
 	unsigned int used_batch_len;
 	unsigned int used_batch_max;
+	u16 used_unpublished;		/* written past last_used_idx, unpublished */
 
 	/* First bad input seen; once set the ring does nothing more. */
 	int error;

@@ -65,6 +65,8 @@
 #define KVHOST_NET_RX_SEGS	(2 * KVHOST_IOV_MAX)
 /* Chains one merged RX frame may use (num_buffers is 16 bits). */
 #define KVHOST_NET_RX_HEADS	KVHOST_IOV_MAX
+/* Frames between two used-index updates (and call decisions) in a run. */
+#define KVHOST_NET_USED_BATCH	64
 /* Room to peek at or discard a frame: more than any vnet header. */
 #define KVHOST_NET_SCRATCH	64
 
@@ -236,8 +238,10 @@ static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 		bytes += chain.out_len;
 		if (kvhost_vq_budget_spent(vq, pkts, bytes))
 			break;
+		/* Give room back while we go on, so the driver refills meanwhile. */
+		if (!(pkts % KVHOST_NET_USED_BATCH))
+			kvhost_vq_flush_used(vq);
 	}
-	/* One used index update (and at most one call) per run. */
 	kvhost_vq_flush_used(vq);
 unlock:
 	mutex_unlock(&vq->mutex);
@@ -476,6 +480,9 @@ static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
 		bytes += len;
 		if (kvhost_vq_budget_spent(vq, pkts, bytes))
 			break;
+		/* Between frames: a merged frame is always published whole. */
+		if (!(pkts % KVHOST_NET_USED_BATCH))
+			kvhost_vq_flush_used(vq);
 	}
 	kvhost_vq_flush_used(vq);
 	/* A frame that arrived since the last peek queues this run at once. */
