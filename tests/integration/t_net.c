@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
@@ -1058,6 +1060,167 @@ static void test_close_in_flight(void)
 	teardown(&t, wire, &g);
 }
 
+/* ---- hostile rings and a killed owner ---- */
+
+enum bad_ring {
+	BAD_LOOP,		/* descriptor chaining to itself */
+	BAD_UNMAPPED,		/* buffer outside the memory table */
+	BAD_DIRECTION,		/* writable on TX, readable on RX */
+	BAD_AVAIL_AHEAD,	/* avail->idx more than num ahead (TX) */
+};
+
+static const struct {
+	enum bad_ring kind;
+	const char *name;
+	int err;
+} bad_rings[] = {
+	{ BAD_LOOP, "descriptor loop", ELOOP },
+	{ BAD_UNMAPPED, "address outside the memory table", EFAULT },
+	{ BAD_DIRECTION, "buffer of the wrong direction", EINVAL },
+	{ BAD_AVAIL_AHEAD, "avail->idx more than the queue size ahead", EINVAL },
+};
+
+static const struct gcfg cfg_small = {
+	.features = F_V1 | F_MRG | F_EVENT_IDX, .num = 16, .rx_buf = 1536,
+	.event_idx = true,
+};
+
+static void bad_desc_build(struct gnet *g, unsigned int q, uint16_t head,
+			   enum bad_ring kind)
+{
+	struct vdrv_ring *r = &g->ring[q];
+	uint16_t wflag = q == RX ? VRING_DESC_F_WRITE : 0;
+	uint64_t gpa = q == RX ? g->rxg[0] : g->txg[0];
+
+	switch (kind) {
+	case BAD_LOOP:
+		vdrv_raw_desc(r, head, gpa, 64, wflag | VRING_DESC_F_NEXT, head);
+		break;
+	case BAD_UNMAPPED:
+		vdrv_raw_desc(r, head, 0xdead00000000ULL, 64, wflag, 0);
+		break;
+	default:
+		vdrv_raw_desc(r, head, gpa, 64, wflag ^ VRING_DESC_F_WRITE, 0);
+		break;
+	}
+}
+
+/*
+ * Make the next chain the device takes from queue @q hostile.  RX: every
+ * buffer is posted already, so all their descriptors are rewritten; TX: a
+ * chain is put in the empty ring by hand.
+ */
+static void bad_ring_build(struct gnet *g, unsigned int q, enum bad_ring kind)
+{
+	struct vdrv_ring *r = &g->ring[q];
+	uint16_t head = vdrv_next_head(r);
+	unsigned int i;
+
+	if (kind == BAD_AVAIL_AHEAD) {
+		vdrv_raw_avail_idx(r, r->avail_idx + r->num + 1);
+		return;
+	}
+	if (q == RX) {
+		for (i = 0; i < r->num; i++)
+			bad_desc_build(g, q, i, kind);
+		return;
+	}
+	bad_desc_build(g, q, head, kind);
+	vdrv_raw_avail_entry(r, r->avail_idx, head);
+	vdrv_raw_avail_idx(r, r->avail_idx + 1);
+}
+
+static void bad_ring_case(unsigned int q, unsigned int c)
+{
+	const char *qname = q == RX ? "RX" : "TX";
+	struct kvhost_net_stats st;
+	struct tapdev t;
+	struct gnet g;
+	int wire;
+
+	if (!setup(&t, &wire, &g, &cfg_small, bad_rings[c].name))
+		return;
+	bad_ring_build(&g, q, bad_rings[c].kind);
+	kvdev_kick(&g.dev, q);
+	/* RX takes a chain only for a frame. */
+	frame_make(fbuf, 200, 1, false);
+	wire_send(wire, fbuf, 200);
+
+	tap_is(kvdev_wait_err(&g.dev, q, WAIT_MS), 1,
+	       "%s: %s %s: err eventfd signalled", dev_path, qname,
+	       bad_rings[c].name);
+	if (!gnet_stats(&g, &st)) {
+		tap_ok(st.vq[q].broken && st.vq[q].last_err == (uint32_t)bad_rings[c].err,
+		       "%s: %s %s: queue broken with %s", dev_path, qname,
+		       bad_rings[c].name, strerror(bad_rings[c].err));
+		if (!st.vq[q].broken || st.vq[q].last_err != (uint32_t)bad_rings[c].err)
+			tap_diag("  broken %u last_err %u", st.vq[q].broken,
+				 st.vq[q].last_err);
+		tap_ok(!st.vq[q ^ 1].broken, "%s: %s %s: the other queue is fine",
+		       dev_path, qname, bad_rings[c].name);
+	}
+	teardown(&t, wire, &g);
+}
+
+/* kvhost only: in-tree vhost-net retries a bad ring at every kick. */
+static void test_bad_rings(void)
+{
+	uint64_t bytes;
+	struct tapdev t;
+	struct gnet g;
+	unsigned int q, c;
+	int wire;
+
+	if (!dev_kvhost)
+		return;
+	for (q = 0; q < 2; q++)
+		for (c = 0; c < sizeof(bad_rings) / sizeof(bad_rings[0]); c++)
+			bad_ring_case(q, c);
+	if (!setup(&t, &wire, &g, &cfg_v1_mrg, "after hostile rings"))
+		return;
+	tap_ok(tx_run(&g, wire, rx_sizes, 5, 20, 700, true, &bytes) &&
+	       rx_run(&g, wire, rx_sizes, 5, 20, 800, 8, &bytes),
+	       "%s: a new device moves traffic after the hostile rings", dev_path);
+	teardown(&t, wire, &g);
+}
+
+/* The owner is SIGKILLed with traffic flowing both ways. */
+static void test_owner_killed(void)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	uint64_t bytes;
+	struct tapdev t;
+	struct gnet g;
+	unsigned int i;
+	int wire, status = 0;
+	pid_t child;
+
+	child = fork();
+	if (child == 0) {
+		if (!setup(&t, &wire, &g, &cfg_v1_mrg, "owner killed"))
+			_exit(1);
+		memset(&h, 0, sizeof(h));
+		for (i = 0;; i++) {
+			frame_make(fbuf, 1500, i, false);
+			wire_send(wire, fbuf, 1500);
+			gnet_tx(&g, &h, fbuf, 1500, false);
+			gnet_tx_reclaim(&g);
+		}
+	}
+	usleep(500 * 1000);
+	kill(child, SIGKILL);
+	tap_ok(waitpid(child, &status, 0) == child && WIFSIGNALED(status),
+	       "%s: owner killed mid-traffic exits", dev_path);
+
+	if (!setup(&t, &wire, &g, &cfg_v1_mrg, "after owner killed"))
+		return;
+	tap_ok(tx_run(&g, wire, rx_sizes, 5, 20, 900, true, &bytes) &&
+	       rx_run(&g, wire, rx_sizes, 5, 20, 1000, 8, &bytes),
+	       "%s: a new device moves traffic after the owner was killed",
+	       dev_path);
+	teardown(&t, wire, &g);
+}
+
 static void run_device(const char *path)
 {
 	struct kvhost_net_stats st;
@@ -1083,6 +1246,8 @@ static void run_device(const char *path)
 	test_flood();
 	test_detach();
 	test_close_in_flight();
+	test_bad_rings();
+	test_owner_killed();
 }
 
 int main(int argc, char **argv)
