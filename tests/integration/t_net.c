@@ -28,8 +28,11 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
@@ -778,6 +781,152 @@ out:
 	tapdev_close(&t);
 }
 
+/* ---- macvtap ---- */
+
+#define MVT_LOWER	"kvmv0"		/* veth end the macvtap sits on */
+#define MVT_PEER	"kvmv1"		/* veth end the wire is bound to */
+#define MVT_NAME	"kvmvt0"
+
+static void macvtap_links_del(void)
+{
+	link_del(MVT_NAME);
+	link_del(MVT_LOWER);	/* takes the peer with it */
+}
+
+/*
+ * The character device of macvtap @ifindex: /dev/tap<ifindex> from
+ * devtmpfs, else a node made from its sysfs dev numbers.
+ */
+static int macvtap_open(int ifindex)
+{
+	static const char *const dirs[] = { "/dev", "/tmp" };
+	unsigned int maj, min, i;
+	char path[96];
+	FILE *f;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/dev/tap%d", ifindex);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT)
+		return fd >= 0 ? fd : -errno;
+	snprintf(path, sizeof(path), "/sys/class/macvtap/tap%d/dev", ifindex);
+	f = fopen(path, "re");
+	if (!f)
+		return -ENOENT;
+	n = fscanf(f, "%u:%u", &maj, &min);
+	fclose(f);
+	if (n != 2)
+		return -ENOENT;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/tap%d", dirs[i], ifindex);
+		unlink(path);
+		if (mknod(path, S_IFCHR | 0600, makedev(maj, min)))
+			continue;
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		unlink(path);
+		if (fd >= 0) {
+			tap_diag("  no /dev/tap%d from devtmpfs: opened via %s",
+				 ifindex, path);
+			return fd;
+		}
+	}
+	return -errno;
+}
+
+/*
+ * A macvtap (/dev/tapN) as backend: kvmvt0 in passthru mode on one end of
+ * a veth pair, the wire on the other.  Passthru takes every frame the
+ * lower link receives, whatever its destination.
+ */
+static void test_macvtap(void)
+{
+	static const size_t tx_sizes[] = { 60, 100, 1514, 2000, 9000, 65535 };
+	static const size_t sizes[] = {
+		60, 61, 100, 1000, 1514, 1515, 9000, 65535,
+	};
+	struct kvhost_net_stats st;
+	struct gnet g;
+	uint64_t tb, rb;
+	int hdrsz = 12, fd = -1, wire = -1, idx, ret;
+	bool opened = false, ok;
+
+	macvtap_links_del();	/* left over by a killed run */
+	ret = link_add_veth(MVT_LOWER, MVT_PEER);
+	if (!ret)
+		ret = link_add_macvtap(MVT_NAME, MVT_LOWER, MACVLAN_MODE_PASSTHRU);
+	if (ret == -EOPNOTSUPP) {
+		tap_ok(true, "%s: macvtap backend # SKIP no macvtap", dev_path);
+		goto out;
+	}
+	if (!tap_ok(!ret, "%s: macvtap: veth pair and passthru macvtap created (%s)",
+		    dev_path, ret ? strerror(-ret) : "ok"))
+		goto out;
+	ret = link_up(MVT_LOWER, TAP_MTU);
+	if (ret >= 0)
+		ret = link_up(MVT_PEER, TAP_MTU);
+	if (ret >= 0)
+		wire = wire_open(ret);
+	idx = link_up(MVT_NAME, TAP_MTU);
+	if (!tap_ok(ret >= 0 && wire >= 0 && idx >= 0,
+		    "%s: macvtap: links up, wire on %s", dev_path, MVT_PEER))
+		goto out;
+	fd = macvtap_open(idx);
+	if (fd == -ENOENT) {
+		tap_ok(true, "%s: macvtap backend # SKIP no macvtap (no /dev/tap%d)",
+		       dev_path, idx);
+		goto out;
+	}
+	if (!tap_ok(fd >= 0, "%s: macvtap: open /dev/tap%d (%s)", dev_path, idx,
+		    fd < 0 ? strerror(-fd) : "ok"))
+		goto out;
+	ret = 0;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) ||
+	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6))
+		ret = -errno;
+	if (!tap_ok(!ret, "%s: macvtap: TUNSETVNETHDRSZ 12, TUNSETOFFLOAD", dev_path))
+		goto out;
+	ret = gnet_open(&g, &cfg_v1_mrg, fd);
+	opened = true;
+	if (!tap_ok(!ret, "%s: macvtap: SET_BACKEND /dev/tap%d on both queues",
+		    dev_path, idx)) {
+		tap_diag("  %s", g.err);
+		goto out;
+	}
+	ok = tx_run(&g, wire, tx_sizes, 6, 6, 2000, false, &tb) &&
+	     tx_run(&g, wire, tx_sizes, 3, 200, 2100, true, &tb);
+	tap_ok(ok, "%s: macvtap: TX 60..65535 bytes (GSO above 1514) arrive byte for byte on %s",
+	       dev_path, MVT_PEER);
+	if (!ok)
+		tap_diag("  %s", why);
+	ok = rx_run(&g, wire, sizes, 8, 8, 3000, 1, &rb) &&
+	     rx_run(&g, wire, sizes, 6, 200, 3100, 32, &rb);
+	tap_ok(ok, "%s: macvtap: RX 60..65535 bytes sent on %s arrive byte for byte",
+	       dev_path, MVT_PEER);
+	if (!ok)
+		tap_diag("  %s", why);
+	if (dev_kvhost) {
+		ok = !gnet_stats(&g, &st);
+		tap_ok(ok && st.vq[TX].packets == 6 + 200 &&
+		       st.vq[RX].packets >= 8 + 200 &&
+		       !st.vq[TX].drops && !st.vq[RX].drops &&
+		       !st.vq[TX].broken && !st.vq[RX].broken,
+		       "%s: macvtap: stats count the frames, no drop", dev_path);
+		tap_diag("  TX packets %llu drops %llu; RX packets %llu drops %llu",
+			 (unsigned long long)st.vq[TX].packets,
+			 (unsigned long long)st.vq[TX].drops,
+			 (unsigned long long)st.vq[RX].packets,
+			 (unsigned long long)st.vq[RX].drops);
+	}
+out:
+	if (opened)
+		gnet_close(&g);
+	if (fd >= 0)
+		close(fd);
+	if (wire >= 0)
+		close(wire);
+	macvtap_links_del();
+}
+
 /* VHOST_SET_VRING_BUSYLOOP_TIMEOUT: traffic flows the same with busy polling. */
 static void test_busyloop(void)
 {
@@ -1242,6 +1391,7 @@ static void run_device(const char *path)
 	test_rx_oversize();
 	test_net_hdr();
 	test_packet_backend();
+	test_macvtap();
 	test_busyloop();
 	test_flood();
 	test_detach();

@@ -13,8 +13,12 @@
 #include <arpa/inet.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
 #include "kvdev.h"
 #include "netdev.h"
 
@@ -147,8 +151,7 @@ void tapdev_close(struct tapdev *t)
 int tapdev_open(struct tapdev *t, bool vnet, int hdrsz)
 {
 	struct ifreq ifr;
-	char path[128];
-	int s, fd, ret;
+	int fd, ret;
 
 	t->fd = -1;
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -167,8 +170,32 @@ int tapdev_open(struct tapdev *t, bool vnet, int hdrsz)
 			  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0)
 			goto fail;
 	}
+	ret = link_up(t->name, TAP_MTU);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	t->ifindex = ret;
+	t->fd = fd;
+	return 0;
+
+fail:
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* ---- links ---- */
+
+/* IPv6 off (no chatter), MTU @mtu, up; return the ifindex. */
+int link_up(const char *name, int mtu)
+{
+	struct ifreq ifr;
+	char path[128];
+	int s, ret;
+
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-		 t->name);
+		 name);
 	s = open(path, O_WRONLY | O_CLOEXEC);
 	if (s >= 0) {
 		if (write(s, "1", 1) != 1) {
@@ -179,10 +206,10 @@ int tapdev_open(struct tapdev *t, bool vnet, int hdrsz)
 
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		goto fail;
+		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", t->name);
-	ifr.ifr_mtu = TAP_MTU;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	ifr.ifr_mtu = mtu;
 	ret = ioctl(s, SIOCSIFMTU, &ifr);
 	if (!ret)
 		ret = ioctl(s, SIOCGIFFLAGS, &ifr);
@@ -191,21 +218,142 @@ int tapdev_open(struct tapdev *t, bool vnet, int hdrsz)
 		ret = ioctl(s, SIOCSIFFLAGS, &ifr);
 	if (!ret)
 		ret = ioctl(s, SIOCGIFINDEX, &ifr);
-	if (ret) {
-		ret = -errno;
-		close(s);
-		close(fd);
-		return ret;
-	}
-	t->ifindex = ifr.ifr_ifindex;
+	ret = ret ? -errno : ifr.ifr_ifindex;
 	close(s);
-	t->fd = fd;
-	return 0;
-
-fail:
-	ret = -errno;
-	close(fd);
 	return ret;
+}
+
+struct nlreq {
+	struct nlmsghdr n;
+	struct ifinfomsg i;
+	char attrs[512];
+};
+
+static void nl_init(struct nlreq *r, int type, int flags)
+{
+	memset(r, 0, sizeof(*r));
+	r->n.nlmsg_len = NLMSG_LENGTH(sizeof(r->i));
+	r->n.nlmsg_type = type;
+	r->n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	r->i.ifi_family = AF_UNSPEC;
+}
+
+/* Append an attribute (a nest if @data is NULL and @len 0); NULL if full. */
+static struct rtattr *nl_put(struct nlreq *r, int type, const void *data,
+			     size_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)r + NLMSG_ALIGN(r->n.nlmsg_len));
+	size_t need = NLMSG_ALIGN(r->n.nlmsg_len) + RTA_SPACE(len);
+
+	if (need > sizeof(*r))
+		return NULL;
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), data, len);
+	r->n.nlmsg_len = need;
+	return a;
+}
+
+static void nl_end(struct nlreq *r, struct rtattr *nest)
+{
+	nest->rta_len = (char *)r + r->n.nlmsg_len - (char *)nest;
+}
+
+static bool nl_put_name(struct nlreq *r, int type, const char *name)
+{
+	return nl_put(r, type, name, strlen(name) + 1);
+}
+
+/* Send @r, return the kernel's answer: 0 or -errno. */
+static int nl_talk(struct nlreq *r)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	union {
+		struct nlmsghdr n;
+		char buf[4096];
+	} ans;
+	struct nlmsgerr *e;
+	ssize_t n;
+	int s, ret;
+
+	if (r->n.nlmsg_len > sizeof(*r))
+		return -ENOSPC;
+	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0)
+		return -errno;
+	r->n.nlmsg_seq = 1;
+	if (sendto(s, r, r->n.nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(s, &ans, sizeof(ans), 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!NLMSG_OK(&ans.n, (size_t)n) || ans.n.nlmsg_type != NLMSG_ERROR ||
+	    ans.n.nlmsg_len < NLMSG_LENGTH(sizeof(*e))) {
+		ret = -EPROTO;
+		goto out;
+	}
+	e = NLMSG_DATA(&ans.n);
+	ret = e->error;
+out:
+	close(s);
+	return ret;
+}
+
+int link_add_veth(const char *name, const char *peer)
+{
+	struct ifinfomsg pi = { .ifi_family = AF_UNSPEC };
+	struct rtattr *info, *data, *pa;
+	struct nlreq r;
+
+	nl_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	nl_put_name(&r, IFLA_IFNAME, name);
+	info = nl_put(&r, IFLA_LINKINFO, NULL, 0);
+	nl_put_name(&r, IFLA_INFO_KIND, "veth");
+	data = nl_put(&r, IFLA_INFO_DATA, NULL, 0);
+	pa = nl_put(&r, VETH_INFO_PEER, &pi, sizeof(pi));
+	if (!info || !data || !pa || !nl_put_name(&r, IFLA_IFNAME, peer))
+		return -ENOSPC;
+	nl_end(&r, pa);
+	nl_end(&r, data);
+	nl_end(&r, info);
+	return nl_talk(&r);
+}
+
+int link_add_macvtap(const char *name, const char *lower, uint32_t mode)
+{
+	struct rtattr *info, *data;
+	struct nlreq r;
+	int lidx = if_nametoindex(lower);
+
+	if (!lidx)
+		return -errno;
+	nl_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	nl_put_name(&r, IFLA_IFNAME, name);
+	nl_put(&r, IFLA_LINK, &lidx, sizeof(lidx));
+	info = nl_put(&r, IFLA_LINKINFO, NULL, 0);
+	nl_put_name(&r, IFLA_INFO_KIND, "macvtap");
+	data = nl_put(&r, IFLA_INFO_DATA, NULL, 0);
+	if (!info || !data || !nl_put(&r, IFLA_MACVLAN_MODE, &mode, sizeof(mode)))
+		return -ENOSPC;
+	nl_end(&r, data);
+	nl_end(&r, info);
+	return nl_talk(&r);
+}
+
+int link_del(const char *name)
+{
+	struct nlreq r;
+
+	nl_init(&r, RTM_DELLINK, 0);
+	if (!nl_put_name(&r, IFLA_IFNAME, name))
+		return -ENOSPC;
+	return nl_talk(&r);
 }
 
 /* An AF_PACKET socket on @ifindex: sends on it, captures what it receives. */

@@ -55,6 +55,17 @@ struct tapdev {
 int tapdev_open(struct tapdev *t, bool vnet, int hdrsz);
 void tapdev_close(struct tapdev *t);
 
+/*
+ * Links made with rtnetlink: a veth pair @name/@peer; a macvtap @name on
+ * @lower in macvlan @mode (MACVLAN_MODE_*); delete @name.  -EOPNOTSUPP
+ * when the kernel lacks the link kind.
+ */
+int link_add_veth(const char *name, const char *peer);
+int link_add_macvtap(const char *name, const char *lower, uint32_t mode);
+int link_del(const char *name);
+/* IPv6 off (no chatter), MTU @mtu, up; return the ifindex. */
+int link_up(const char *name, int mtu);
+
 /* An AF_PACKET socket on @ifindex: sends on it, captures what it receives. */
 int wire_open(int ifindex);
 /*
