@@ -3,19 +3,25 @@
 # The standard in-VM test run of "make check" (started by tests/vm/run-vm.sh).
 #
 # 1. insmod the project modules built for this kernel from $KVHOST_TOP/build/<rel>/
-# 2. modprobe the distro's tun vhost_iotlb vhost vhost_net next to them
+# 2. modprobe the distro's tun vhost_iotlb vhost vhost_net next to them, and
+#    veth macvlan macvtap tap for t_net's macvtap backend
 # 3. run every executable in $KVHOST_TOP/build/user/tests/integration/ (TAP
 #    passed through; a program exiting non-zero without "not ok" adds one)
-# 4. rmmod the project modules in reverse order, save dmesg to $KVHOST_OUT
+# 4. run tests/e2e/qemu-net.sh: stock QEMU boots an inner guest on
+#    /dev/kvhost-net (and on /dev/vhost-net for reference)
+# 5. rmmod the project modules in reverse order, save dmesg to $KVHOST_OUT
 #
 # Env (set by run-vm.sh): KVHOST_KVER KVHOST_TOP KVHOST_OUT KVHOST_KDIR
-# Optional: KVHOST_TEST_TIMEOUT seconds per integration program (default 300).
+# Optional: KVHOST_TEST_TIMEOUT seconds per integration program (default 300),
+#           KVHOST_E2E_TIMEOUT seconds for tests/e2e/qemu-net.sh (default 720),
+#           KVHOST_SKIP_E2E=1 skips it.
 set -uo pipefail
 
 rel=${KVHOST_KVER:?} top=${KVHOST_TOP:?} out=${KVHOST_OUT:?} kdir=${KVHOST_KDIR:?}
 mods=$top/build/$rel
 itests=$top/build/user/tests/integration
 prog_timeout=${KVHOST_TEST_TIMEOUT:-300}
+e2e_timeout=${KVHOST_E2E_TIMEOUT:-720}
 
 # module path (relative to build/<rel>) : the source dir that makes it required
 PROJECT_MODULES=(
@@ -24,7 +30,7 @@ PROJECT_MODULES=(
 	"vhost_net/kvhost_net.ko:vhost_net"
 	"vhost_blk/kvhost_blk.ko:vhost_blk"
 )
-DISTRO_MODULES=(tun vhost_iotlb vhost vhost_net)
+DISTRO_MODULES=(tun vhost_iotlb vhost vhost_net veth macvlan macvtap tap)
 
 failures=0
 loaded=()
@@ -66,17 +72,18 @@ load_distro_modules() {
 	fi
 }
 
-# run_program PROG: pass its TAP through, count a silent non-zero exit
+# run_program PROG [TIMEOUT [TIER]]: pass its TAP through, count a silent
+# non-zero exit
 run_program() {
-	local prog=$1 name rc log
+	local prog=$1 limit=${2:-$prog_timeout} tier=${3:-integration} name rc log
 	name=$(basename "$prog")
 	log=$(mktemp)
-	echo "# integration: $name"
-	timeout -k 5 "$prog_timeout" "$prog" </dev/null 2>&1 |
+	echo "# $tier: $name"
+	timeout -k 5 "$limit" "$prog" </dev/null 2>&1 |
 		sed -u -E "s/^([0-9]+\.\.[0-9]+.*)$/# $name: \1/" | tee "$log"
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		not_ok "$name timed out after ${prog_timeout}s ($rel)"
+		not_ok "$name timed out after ${limit}s ($rel)"
 	elif [ "$rc" != 0 ] && ! grep -q '^not ok' "$log"; then
 		not_ok "$name exited $rc ($rel)"
 	fi
@@ -92,6 +99,15 @@ run_integration() {
 		n=$((n + 1))
 	done
 	[ "$n" -gt 0 ] || not_ok "no integration test programs in build/user/tests/integration ($rel)"
+}
+
+# run_e2e: stock QEMU on /dev/kvhost-net in a nested guest (tests/e2e/)
+run_e2e() {
+	if [ "${KVHOST_SKIP_E2E:-0}" = 1 ]; then
+		echo "ok - e2e qemu-net ($rel) # SKIP KVHOST_SKIP_E2E=1"
+		return
+	fi
+	run_program "$top/tests/e2e/qemu-net.sh" "$e2e_timeout" e2e
 }
 
 unload_project_modules() {
@@ -112,6 +128,7 @@ main() {
 	load_project_modules
 	load_distro_modules
 	run_integration
+	run_e2e
 	unload_project_modules
 	dmesg >"$out/dmesg.txt" 2>&1
 	[ "$failures" = 0 ]

@@ -2,7 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the busybox initramfs that boots a test VM of kernel <rel>.
 #
-#   tests/vm/mkinitramfs.sh <rel> <out.cpio.gz>
+#   tests/vm/mkinitramfs.sh [--modules "MOD..."] [--init FILE] <rel> <out.cpio.gz>
+#
+#   --modules  the modules to load at boot, with their dependencies (default:
+#              virtio_pci 9pnet_virtio 9p); built-in ones are skipped
+#   --init     use FILE as /init instead of the test-VM init below; it finds
+#              the module files to insmod, in order, listed in
+#              /lib/kvhost-modules/order (see tests/e2e/guest-init.sh)
 #
 # The /init it contains loads virtio-pci + 9p from the kernel's own modules,
 # mounts the host root (9p tag "hostroot", read-only) on /mnt, tmpfs on
@@ -15,8 +21,10 @@ set -euo pipefail
 : "${KVHOST_CACHE:=/var/cache/kvhost}"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BOOT_MODULES=(virtio_pci 9pnet_virtio 9p)
+init_file=
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
+usage() { die "usage: mkinitramfs.sh [--modules \"MOD...\"] [--init FILE] <rel> <out.cpio.gz>"; }
 
 # module_files KDIR REL: the module files (deps first, each once) for BOOT_MODULES
 module_files() {
@@ -93,10 +101,26 @@ INIT
 	chmod 0755 "$1"
 }
 
+# parse_opts ARGS...: sets BOOT_MODULES, init_file; leaves the rest in args
+parse_opts() {
+	args=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--modules) [ $# -ge 2 ] || usage; read -r -a BOOT_MODULES <<<"$2"; shift 2 ;;
+		--init) [ $# -ge 2 ] || usage; init_file=$2; shift 2 ;;
+		-*) usage ;;
+		*) args+=("$1"); shift ;;
+		esac
+	done
+	[ ${#args[@]} -eq 2 ] || usage
+	[ ${#BOOT_MODULES[@]} -gt 0 ] || die "--modules: empty list"
+	[ -z "$init_file" ] || [ -f "$init_file" ] || die "--init: no such file: $init_file"
+}
+
 stage=
 main() {
-	[ $# -eq 2 ] || die "usage: mkinitramfs.sh <rel> <out.cpio.gz>"
-	local rel=$1 out=$2 kdir busybox f
+	parse_opts "$@"
+	local rel=${args[0]} out=${args[1]} kdir busybox f
 	kdir=$("$top/scripts/kernels.sh" dir "$rel")
 	[ -d "$kdir/lib/modules/$rel" ] || die "kernel $rel not extracted in $kdir (run: scripts/kernels.sh fetch)"
 	busybox=$(command -v busybox) || die "busybox not found (apt-get install busybox-static)"
@@ -110,7 +134,11 @@ main() {
 	for f in $(module_files "$kdir" "$rel"); do
 		add_module "$f" "$stage/lib/kvhost-modules"
 	done >"$stage/lib/kvhost-modules/order"
-	write_init "$stage/init"
+	if [ -n "$init_file" ]; then
+		install -m 0755 "$init_file" "$stage/init"
+	else
+		write_init "$stage/init"
+	fi
 
 	mkdir -p "$(dirname "$out")"
 	(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$out.tmp"

@@ -16,7 +16,9 @@
 # and a TAP line "ok|not ok - kernel log clean (<rel>, <name>)" printed.
 # Exit status: 0 only if the script exited 0, in time, with a clean kernel log.
 #
-# Env: KVHOST_CACHE (kernel cache, default /var/cache/kvhost),
+# Env: KVHOST_TEST_TIMEOUT, KVHOST_SKIP_E2E, KVHOST_E2E_* are passed into the VM
+#      (see tests/vm/in-vm.sh, tests/e2e/qemu-net.sh),
+#      KVHOST_CACHE (kernel cache, default /var/cache/kvhost),
 #      KVHOST_VM_CONSOLE=1 also streams the serial console to stderr,
 #      KVHOST_QEMU_EXTRA extra qemu arguments (word-split).
 set -euo pipefail
@@ -92,6 +94,16 @@ export KVHOST_NAME='$name'
 export KVHOST_SCRIPT='$gscript'
 export KVHOST_CMD='exec /bin/bash $here/guest-run.sh'
 ENV
+	forward_env >>"$out/run.env"
+}
+
+# forward_env: test knobs set on the host, as exports for run.env
+forward_env() {
+	local v
+	for v in $(compgen -v | grep -E '^KVHOST_(TEST_TIMEOUT|SKIP_E2E|E2E_[A-Z_]+)$' || true); do
+		[[ ${!v} =~ ^[A-Za-z0-9._+/,@=:-]*$ ]] || die "unsupported characters in $v: ${!v}"
+		echo "export $v='${!v}'"
+	done
 }
 
 run_qemu() {
