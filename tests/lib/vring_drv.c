@@ -291,10 +291,10 @@ unsigned int vdrv_mem_nsegs(const struct vdrv_mem *m, uint64_t gpa,
 	return n;
 }
 
-int vdrv_write(const struct vdrv_mem *m, uint64_t gpa, const void *src,
-	       uint64_t len)
+/* Copy between @buf and guest memory at @gpa, region by region. */
+static int vdrv_copy(const struct vdrv_mem *m, uint64_t gpa, uint8_t *buf,
+		     uint64_t len, bool to_guest)
 {
-	const uint8_t *s = src;
 	uint64_t c;
 	void *p;
 
@@ -302,30 +302,26 @@ int vdrv_write(const struct vdrv_mem *m, uint64_t gpa, const void *src,
 		p = vdrv_span(m, gpa, len, &c);
 		if (!p)
 			return -EFAULT;
-		memcpy(p, s, c);
-		s += c;
+		if (to_guest)
+			memcpy(p, buf, c);
+		else
+			memcpy(buf, p, c);
+		buf += c;
 		gpa += c;
 		len -= c;
 	}
 	return 0;
 }
 
+int vdrv_write(const struct vdrv_mem *m, uint64_t gpa, const void *src,
+	       uint64_t len)
+{
+	return vdrv_copy(m, gpa, (uint8_t *)src, len, true);
+}
+
 int vdrv_read(const struct vdrv_mem *m, uint64_t gpa, void *dst, uint64_t len)
 {
-	uint8_t *d = dst;
-	uint64_t c;
-	void *p;
-
-	while (len) {
-		p = vdrv_span(m, gpa, len, &c);
-		if (!p)
-			return -EFAULT;
-		memcpy(d, p, c);
-		d += c;
-		gpa += c;
-		len -= c;
-	}
-	return 0;
+	return vdrv_copy(m, gpa, dst, len, false);
 }
 
 int vdrv_memset(const struct vdrv_mem *m, uint64_t gpa, int c, uint64_t len)
