@@ -21,7 +21,7 @@
 # Env: KVHOST_KVER KVHOST_TOP KVHOST_KDIR KVHOST_OUT (from run-vm.sh);
 #      KVHOST_E2E_MIB          transfer size in MiB (default 1)
 #      KVHOST_E2E_BOOT_TIMEOUT seconds from QEMU start to the guest's init
-#                              (default 300; ~125 s on an idle 2-core host)
+#                              (default 420; 85-140 s seen on an idle 2-core host)
 #      KVHOST_E2E_RUN_TIMEOUT  seconds from init to "done" (default 150)
 #      KVHOST_E2E_KVHOST_DEV   device handed to QEMU as vhostfd (default
 #                              /dev/kvhost-net; point elsewhere to see it fail)
@@ -33,7 +33,7 @@ rel=${KVHOST_KVER:?} top=${KVHOST_TOP:?} kdir=${KVHOST_KDIR:?}
 self=$(readlink -f "$0")
 here=$(dirname "$self")
 MIB=${KVHOST_E2E_MIB:-1}
-BOOT_TIMEOUT=${KVHOST_E2E_BOOT_TIMEOUT:-300}
+BOOT_TIMEOUT=${KVHOST_E2E_BOOT_TIMEOUT:-420}
 RUN_TIMEOUT=${KVHOST_E2E_RUN_TIMEOUT:-150}
 KVHOST_DEV=${KVHOST_E2E_KVHOST_DEV:-/dev/kvhost-net}
 REFERENCE=${KVHOST_E2E_REFERENCE:-1}
