@@ -111,6 +111,8 @@ struct kvhost_test_stats {
  * @requeues:	handler runs cut short by the per-run packet/byte budget
  * @broken:	1 if the queue was marked broken by bad guest input
  * @last_err:	errno (positive) of the breakage, 0 if none
+ * @batched:	of @packets, TX frames handed to tun/tap in batches (one
+ *		sendmsg for up to 64 small frames); always 0 on RX
  *
  * Counters start at 0 when the device is opened and after VHOST_RESET_OWNER.
  */
@@ -124,6 +126,7 @@ struct kvhost_net_vq_stats {
 	__u64 requeues;
 	__u32 broken;
 	__u32 last_err;
+	__u64 batched;
 };
 
 struct kvhost_net_stats {

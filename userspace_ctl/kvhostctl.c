@@ -158,12 +158,12 @@ static int get_fd(long pid, int target_fd, int *fd)
 
 static void print_net_vq(const char *name, const struct kvhost_net_vq_stats *s)
 {
-	printf("%s packets=%llu bytes=%llu drops=%llu rejected=%llu kicks=%llu calls=%llu requeues=%llu broken=%u last_err=%u\n",
+	printf("%s packets=%llu bytes=%llu drops=%llu rejected=%llu kicks=%llu calls=%llu requeues=%llu broken=%u last_err=%u batched=%llu\n",
 	       name, (unsigned long long)s->packets,
 	       (unsigned long long)s->bytes, (unsigned long long)s->drops,
 	       (unsigned long long)s->rejected, (unsigned long long)s->kicks,
 	       (unsigned long long)s->calls, (unsigned long long)s->requeues,
-	       s->broken, s->last_err);
+	       s->broken, s->last_err, (unsigned long long)s->batched);
 }
 
 static int cmd_net_stats(int argc, char **argv)

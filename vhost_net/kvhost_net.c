@@ -8,10 +8,17 @@
  * VHOST_NET_SET_BACKEND attaches a queue to a socket: a tap or macvtap file,
  * or a raw AF_PACKET socket.
  *
- * TX: on a kick, every available chain is sent as one frame with the
- * socket's sendmsg, nonblocking.  A full socket puts the chain back and
- * makes the queue wait for EPOLLOUT; a frame the socket refuses is counted
- * and its buffer still goes back to the driver.
+ * TX: on a kick, every available chain is sent as one frame, nonblocking.
+ * To tun and tap with an unlimited send buffer (their default, and QEMU's),
+ * frames that fit a page are copied into page fragments laid out as
+ * struct xdp_buff, and up to KVHOST_NET_TX_BATCH of them go in one
+ * sendmsg(TUN_MSG_PTR): the socket builds each skb around its fragment
+ * (build_skb) without a second copy or a socket call per frame.  Other
+ * frames (GSO, bigger than a page, a header the socket would refuse, other
+ * backends, a limited send buffer) take one sendmsg each, after the batch
+ * before them, so the order on the wire is the ring's.  A full socket puts
+ * the chain back and makes the queue wait for EPOLLOUT; a frame the socket
+ * refuses is counted and its buffer still goes back to the driver.
  *
  * RX: when the socket polls readable (or the driver adds buffers after we
  * ran short) the length of the next frame is peeked, chains are taken until
@@ -46,8 +53,12 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_byteorder.h>
 #include <linux/sched/clock.h>
+#include <linux/skbuff.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
 #include <linux/vhost.h>
 #include <net/sock.h>
+#include <net/xdp.h>
 #include "uapi/kvhost.h"
 #include "vhost.h"
 #include "compat.h"
@@ -67,6 +78,11 @@
 #define KVHOST_NET_RX_HEADS	KVHOST_IOV_MAX
 /* Frames between two used-index updates (and call decisions) in a run. */
 #define KVHOST_NET_USED_BATCH	64
+/*
+ * Frames in one sendmsg(TUN_MSG_PTR).  Equal to the used batch: a batch
+ * is sent before every used-index update, so it never holds more.
+ */
+#define KVHOST_NET_TX_BATCH	KVHOST_NET_USED_BATCH
 /* Room to peek at or discard a frame: more than any vnet header. */
 #define KVHOST_NET_SCRATCH	64
 
@@ -87,6 +103,13 @@ struct kvhost_net_queue {
 	unsigned int vhost_hlen;	/* header we add (RX) or strip (TX) */
 	unsigned int sock_hlen;		/* header the socket carries itself */
 
+	/* TX only, guarded by vq.mutex; empty whenever the mutex is free. */
+	bool tx_can_batch;		/* backend takes TUN_MSG_PTR (tun, tap) */
+	struct xdp_buff *tx_xdp;	/* KVHOST_NET_TX_BATCH frames built */
+	unsigned int tx_nxdp;
+	u64 tx_xdp_bytes;		/* their frame bytes, for the counters */
+	struct page_frag_cache tx_frags;
+
 	/* RX only, guarded by vq.mutex. */
 	struct iovec *rx_iov;		/* KVHOST_NET_RX_SEGS */
 	struct kvhost_net_head *heads;	/* KVHOST_NET_RX_HEADS */
@@ -96,6 +119,7 @@ struct kvhost_net_queue {
 	u64 bytes;
 	u64 drops;
 	u64 rejected;
+	u64 batched;
 };
 
 struct kvhost_net {
@@ -184,6 +208,154 @@ static int kvhost_net_tx_send(struct kvhost_net_queue *q, struct socket *sock,
 	return 0;
 }
 
+/*
+ * Whether tun or tap accepts @gso on a frame of @len bytes as it stands,
+ * checked here so that every frame it would refuse takes the one-by-one
+ * path, where the refusal is seen and counted: a batched sendmsg reports
+ * nothing per frame.  Only plain frames qualify: no GSO, and a checksum
+ * request inside the frame, past the Ethernet and an IPv4 header.
+ */
+static bool kvhost_net_tx_hdr_batchable(struct kvhost_net_queue *q,
+					const struct virtio_net_hdr *gso,
+					size_t len)
+{
+	bool le = kvhost_vq_has_feature(&q->vq, VIRTIO_F_VERSION_1) ||
+		  virtio_legacy_is_little_endian();
+	u32 start, off;
+
+	if (gso->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		return false;
+	if (!(gso->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return true;
+	start = __virtio16_to_cpu(le, gso->csum_start);
+	off = __virtio16_to_cpu(le, gso->csum_offset);
+	return start >= ETH_HLEN + sizeof(struct iphdr) &&
+	       start + off + sizeof(__sum16) <= len;
+}
+
+/*
+ * Copy one chain into a page fragment laid out for build_skb(): the
+ * socket's struct tun_xdp_hdr at the start, the frame after the headroom,
+ * struct skb_shared_info's room at the end.
+ * Return: 0 if the frame joined the batch; -ENOSPC if it must take the
+ * one-by-one path instead; -ENOMEM; -EFAULT if guest memory was unreadable.
+ */
+static int kvhost_net_tx_build(struct kvhost_net_queue *q, struct socket *sock,
+			       const struct kvhost_chain *chain)
+{
+	struct xdp_buff *xdp = &q->tx_xdp[q->tx_nxdp];
+	struct virtio_net_hdr gso = {};
+	unsigned int headroom, buflen;
+	struct tun_xdp_hdr *hdr;
+	struct iov_iter from;
+	size_t len;
+	void *buf;
+
+	iov_iter_init(&from, ITER_SOURCE, q->vq.iov, chain->out_num,
+		      chain->out_len);
+	iov_iter_advance(&from, q->vhost_hlen);
+	len = iov_iter_count(&from);
+	/* Short frames too: tun/tap may leak the fragment of one they refuse. */
+	if (len < q->sock_hlen + ETH_HLEN)
+		return -ENOSPC;
+	len -= q->sock_hlen;
+
+	/* An XDP program on the tap may grow the frame at the front. */
+	headroom = SKB_DATA_ALIGN(sizeof(*hdr) + NET_SKB_PAD + NET_IP_ALIGN +
+				  (sock_flag(sock->sk, SOCK_XDP) ?
+				   XDP_PACKET_HEADROOM : 0));
+	buflen = SKB_DATA_ALIGN(headroom + len) +
+		 SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	if (buflen > PAGE_SIZE)
+		return -ENOSPC;
+
+	if (q->sock_hlen) {
+		/* The socket's header: virtio_net_hdr, then num_buffers (unused). */
+		if (copy_from_iter(&gso, sizeof(gso), &from) != sizeof(gso))
+			return -EFAULT;
+		iov_iter_advance(&from, q->sock_hlen - sizeof(gso));
+	}
+	if (!kvhost_net_tx_hdr_batchable(q, &gso, len))
+		return -ENOSPC;
+
+	buf = kvhost_page_frag_alloc(&q->tx_frags, buflen,
+				     GFP_KERNEL | __GFP_NOWARN);
+	if (!buf)
+		return -ENOMEM;
+	if (copy_from_iter(buf + headroom, len, &from) != len) {
+		page_frag_free(buf);
+		return -EFAULT;
+	}
+	hdr = buf;
+	hdr->buflen = buflen;
+	hdr->gso = gso;
+	xdp_init_buff(xdp, buflen, NULL);
+	xdp_prepare_buff(xdp, buf, headroom, len, true);
+	q->tx_nxdp++;
+	q->tx_xdp_bytes += len;
+	return 0;
+}
+
+/* Hand the frames built so far to the socket in one sendmsg. */
+static void kvhost_net_tx_send_batch(struct kvhost_net_queue *q,
+				     struct socket *sock)
+{
+	struct tun_msg_ctl ctl = {
+		.type = TUN_MSG_PTR,
+		.num = q->tx_nxdp,
+		.ptr = q->tx_xdp,
+	};
+	struct msghdr msg = {
+		.msg_control = &ctl,
+		.msg_controllen = sizeof(ctl),
+		.msg_flags = MSG_DONTWAIT,
+	};
+	unsigned int i;
+	int ret;
+
+	if (!q->tx_nxdp)
+		return;
+	/* The socket owns every fragment once it accepts the call. */
+	ret = sock->ops->sendmsg(sock, &msg, q->tx_xdp_bytes);
+	if (ret < 0) {
+		/* E.g. -EBADFD: the tap device is gone.  The frames are dropped. */
+		for (i = 0; i < q->tx_nxdp; i++)
+			page_frag_free(q->tx_xdp[i].data_hard_start);
+		q->drops += q->tx_nxdp;
+		q->rejected += q->tx_nxdp;
+	} else {
+		q->packets += q->tx_nxdp;
+		q->batched += q->tx_nxdp;
+		q->bytes += q->tx_xdp_bytes;
+	}
+	q->tx_nxdp = 0;
+	q->tx_xdp_bytes = 0;
+}
+
+/*
+ * Send one chain: into the batch if it can go there, else on its own
+ * after the batch.  Return: as kvhost_net_tx_send().
+ */
+static int kvhost_net_tx_one(struct kvhost_net_queue *q, struct socket *sock,
+			     const struct kvhost_chain *chain, bool batch)
+{
+	int ret;
+
+	if (batch && chain->out_len > q->vhost_hlen) {
+		ret = kvhost_net_tx_build(q, sock, chain);
+		if (!ret)
+			return 0;
+		if (ret == -EFAULT) {
+			/* As the socket would have refused it. */
+			q->drops++;
+			q->rejected++;
+			return 0;
+		}
+	}
+	kvhost_net_tx_send_batch(q, sock);
+	return kvhost_net_tx_send(q, sock, chain);
+}
+
 static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 {
 	struct kvhost_virtqueue *vq = &q->vq;
@@ -192,6 +364,7 @@ static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 	unsigned int pkts = 0;
 	struct socket *sock;
 	u64 bytes = 0;
+	bool batch;
 	int ret;
 
 	mutex_lock(&vq->mutex);
@@ -202,6 +375,8 @@ static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 	if (kick)
 		vq->stats.kicks++;
 	sock = vq->private_data;
+	/* A limited send buffer must push back: batches bypass its accounting. */
+	batch = q->tx_can_batch && READ_ONCE(sock->sk->sk_sndbuf) == INT_MAX;
 	kvhost_vq_disable_notify(vq);
 
 	for (;;) {
@@ -209,6 +384,8 @@ static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 		if (ret < 0)
 			break;
 		if (!ret) {
+			/* Nothing more to add: what is built goes now. */
+			kvhost_net_tx_send_batch(q, sock);
 			if (kvhost_net_busy_spin(vq, &busy))
 				continue;
 			if (kvhost_vq_enable_notify(vq)) {
@@ -222,7 +399,7 @@ static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 			kvhost_vq_mark_broken(vq, -EINVAL);
 			break;
 		}
-		if (kvhost_net_tx_send(q, sock, &chain)) {
+		if (kvhost_net_tx_one(q, sock, &chain, batch)) {
 			/*
 			 * The socket is full: the chain goes back and we wait
 			 * for room.  Polling queues this run at once if room
@@ -238,10 +415,16 @@ static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 		bytes += chain.out_len;
 		if (kvhost_vq_budget_spent(vq, pkts, bytes))
 			break;
-		/* Give room back while we go on, so the driver refills meanwhile. */
-		if (!(pkts % KVHOST_NET_USED_BATCH))
+		/*
+		 * Give room back while we go on, so the driver refills
+		 * meanwhile; the frames go out before their buffers do.
+		 */
+		if (!(pkts % KVHOST_NET_USED_BATCH)) {
+			kvhost_net_tx_send_batch(q, sock);
 			kvhost_vq_flush_used(vq);
+		}
 	}
+	kvhost_net_tx_send_batch(q, sock);
 	kvhost_vq_flush_used(vq);
 unlock:
 	mutex_unlock(&vq->mutex);
@@ -509,15 +692,19 @@ static void kvhost_net_handle_rx_sock(struct kvhost_work *work)
  * symbol_get() rather than linked against: kvhost_net loads without them,
  * and if they are not loaded the file cannot be theirs.  The module
  * reference is dropped at once; the file (whose f_op pins its module) keeps
- * the socket alive while attached.
+ * the socket alive while attached.  @tun_like: the socket is tun's or
+ * tap's, whose sendmsg takes batches (TUN_MSG_PTR).
  */
-static struct socket *kvhost_net_backend_socket(struct file *file)
+static struct socket *kvhost_net_backend_socket(struct file *file,
+						bool *tun_like)
 {
 	struct socket *(*get)(struct file *file);
 	struct socket *sock;
 
+	*tun_like = true;
 	sock = sock_from_file(file);
 	if (sock) {
+		*tun_like = false;
 		if (sock->sk->sk_family != AF_PACKET ||
 		    sock->sk->sk_type != SOCK_RAW)
 			return ERR_PTR(-EINVAL);
@@ -553,6 +740,7 @@ static struct file *kvhost_net_detach(struct kvhost_net_queue *q)
 	mutex_lock(&q->vq.mutex);
 	kvhost_poll_stop(&q->sock_poll);
 	q->vq.private_data = NULL;
+	q->tx_can_batch = false;
 	old = q->file;
 	q->file = NULL;
 	mutex_unlock(&q->vq.mutex);
@@ -565,6 +753,7 @@ static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
 	struct kvhost_net_queue *q;
 	struct file *file = NULL, *old;
 	struct socket *sock = NULL;
+	bool tun_like = false;
 	long ret;
 
 	if (copy_from_user(&f, argp, sizeof(f)))
@@ -580,7 +769,7 @@ static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
 		file = fget(f.fd);
 		if (!file)
 			return -EBADF;
-		sock = kvhost_net_backend_socket(file);
+		sock = kvhost_net_backend_socket(file, &tun_like);
 		if (IS_ERR(sock)) {
 			ret = PTR_ERR(sock);
 			goto put_file;
@@ -599,6 +788,7 @@ static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
 		mutex_lock(&q->vq.mutex);
 		q->file = file;
 		q->vq.private_data = sock;
+		q->tx_can_batch = tun_like;
 		mutex_unlock(&q->vq.mutex);
 		/* Serve what is pending; RX arms its socket poll when drained. */
 		kvhost_poll_queue(&q->vq.kick_poll);
@@ -664,6 +854,7 @@ static void kvhost_net_reset(struct kvhost_net *n)
 		q->bytes = 0;
 		q->drops = 0;
 		q->rejected = 0;
+		q->batched = 0;
 		mutex_unlock(&q->vq.mutex);
 	}
 }
@@ -682,6 +873,7 @@ static long kvhost_net_get_stats(struct kvhost_net *n, void __user *argp)
 		s->bytes = q->bytes;
 		s->drops = q->drops;
 		s->rejected = q->rejected;
+		s->batched = q->batched;
 		s->kicks = q->vq.stats.kicks;
 		s->calls = q->vq.stats.calls;
 		s->requeues = q->vq.stats.requeues;
@@ -753,6 +945,12 @@ static int kvhost_net_open(struct inode *inode, struct file *f)
 		ret = -ENOMEM;
 		goto free_rx_iov;
 	}
+	tx->tx_xdp = kvmalloc_array(KVHOST_NET_TX_BATCH, sizeof(*tx->tx_xdp),
+				    GFP_KERNEL_ACCOUNT);
+	if (!tx->tx_xdp) {
+		ret = -ENOMEM;
+		goto free_heads;
+	}
 
 	rx->vq.handle_kick = kvhost_net_handle_rx_kick;
 	tx->vq.handle_kick = kvhost_net_handle_tx_kick;
@@ -761,7 +959,7 @@ static int kvhost_net_open(struct inode *inode, struct file *f)
 	ret = kvhost_dev_init(&n->dev, n->vqs, KVHOST_NET_VQ_MAX,
 			      KVHOST_NET_FEATURES);
 	if (ret)
-		goto free_heads;
+		goto free_tx_xdp;
 	kvhost_poll_init(&rx->sock_poll, kvhost_net_handle_rx_sock, EPOLLIN,
 			 &rx->vq);
 	kvhost_poll_init(&tx->sock_poll, kvhost_net_handle_tx_sock, EPOLLOUT,
@@ -770,6 +968,8 @@ static int kvhost_net_open(struct inode *inode, struct file *f)
 	f->private_data = n;
 	return 0;
 
+free_tx_xdp:
+	kvfree(tx->tx_xdp);
 free_heads:
 	kvfree(rx->heads);
 free_rx_iov:
@@ -783,12 +983,16 @@ static int kvhost_net_release(struct inode *inode, struct file *f)
 {
 	struct kvhost_net *n = f->private_data;
 	struct kvhost_net_queue *rx = &n->q[KVHOST_NET_VQ_RX];
+	struct kvhost_net_queue *tx = &n->q[KVHOST_NET_VQ_TX];
 
 	mutex_lock(&n->dev.mutex);
 	kvhost_net_stop(n);
 	kvhost_dev_cleanup(&n->dev);
 	mutex_unlock(&n->dev.mutex);
 	kvhost_dev_exit(&n->dev);
+	/* Fragments still in skbs keep their own page references. */
+	kvhost_page_frag_cache_drain(&tx->tx_frags);
+	kvfree(tx->tx_xdp);
 	kvfree(rx->heads);
 	kvfree(rx->rx_iov);
 	kvfree(n);

@@ -327,6 +327,15 @@ static int gnet_stats(struct gnet *g, struct kvhost_net_stats *st)
 	return kvdev_ioctl(&g->dev, KVHOST_NET_GET_STATS, st);
 }
 
+static void diag_vq_stats(const char *name, const struct kvhost_net_vq_stats *s)
+{
+	tap_diag("  %s packets %llu bytes %llu drops %llu rejected %llu batched %llu kicks %llu calls %llu",
+		 name, (unsigned long long)s->packets,
+		 (unsigned long long)s->bytes, (unsigned long long)s->drops,
+		 (unsigned long long)s->rejected, (unsigned long long)s->batched,
+		 (unsigned long long)s->kicks, (unsigned long long)s->calls);
+}
+
 /* ---- tests ---- */
 
 static uint8_t fbuf[FRAME_MAX], rbuf[FRAME_MAX + 64];
@@ -425,6 +434,28 @@ static void test_features_and_backend(void)
 	gnet_close(&g);
 }
 
+/* The next frame of ours on the wire must be @seq, @len bytes. */
+static bool wire_expect(int wire, size_t len, uint32_t seq, bool tcp,
+			unsigned int nr)
+{
+	ssize_t got = wire_recv(wire, rbuf, sizeof(rbuf), WAIT_MS);
+
+	if (got <= 0) {
+		snprintf(why, sizeof(why), "frame %u not seen on the tap", nr);
+		return false;
+	}
+	return frame_check(rbuf, got, len, seq, tcp, why, sizeof(why));
+}
+
+/* Every TX buffer must come back. */
+static bool tx_drained(struct gnet *g)
+{
+	if (!gnet_tx_drain(g, WAIT_MS))
+		return true;
+	snprintf(why, sizeof(why), "TX buffers not returned");
+	return false;
+}
+
 /* Send @n frames of @sizes (cycled) from the guest and capture them. */
 static bool tx_run(struct gnet *g, int wire, const size_t *sizes,
 		   unsigned int nsizes, unsigned int n, uint32_t seq0,
@@ -432,7 +463,6 @@ static bool tx_run(struct gnet *g, int wire, const size_t *sizes,
 {
 	struct virtio_net_hdr_mrg_rxbuf h;
 	unsigned int i, sent = 0, got = 0;
-	ssize_t len;
 
 	*bytes = 0;
 	while (got < n) {
@@ -455,23 +485,13 @@ static bool tx_run(struct gnet *g, int wire, const size_t *sizes,
 			if (burst && g->ntx_free == 0)
 				break;
 		}
-		len = wire_recv(wire, rbuf, sizeof(rbuf), WAIT_MS);
-		if (len <= 0) {
-			snprintf(why, sizeof(why), "frame %u of %u not seen on the tap",
-				 got, n);
-			return false;
-		}
 		i = got;
-		if (!frame_check(rbuf, len, sizes[i % nsizes], seq0 + i,
-				 sizes[i % nsizes] > 1514, why, sizeof(why)))
+		if (!wire_expect(wire, sizes[i % nsizes], seq0 + i,
+				 sizes[i % nsizes] > 1514, i))
 			return false;
 		got++;
 	}
-	if (gnet_tx_drain(g, WAIT_MS)) {
-		snprintf(why, sizeof(why), "TX buffers not returned");
-		return false;
-	}
-	return true;
+	return tx_drained(g);
 }
 
 static void test_tx(void)
@@ -522,13 +542,127 @@ static void test_tx(void)
 		       !st.vq[TX].broken,
 		       "%s: TX stats: packets, bytes, one drop rejected by the socket",
 		       dev_path);
-		tap_diag("  TX packets %llu bytes %llu drops %llu rejected %llu kicks %llu calls %llu",
-			 (unsigned long long)st.vq[TX].packets,
-			 (unsigned long long)st.vq[TX].bytes,
-			 (unsigned long long)st.vq[TX].drops,
-			 (unsigned long long)st.vq[TX].rejected,
-			 (unsigned long long)st.vq[TX].kicks,
-			 (unsigned long long)st.vq[TX].calls);
+		diag_vq_stats("TX", &st.vq[TX]);
+	}
+	teardown(&t, wire, &g);
+}
+
+/*
+ * One round of the mixed TX pattern: frames tun/tap takes in a batch,
+ * frames that must go one by one (GSO), and frames the socket refuses (too
+ * short for Ethernet; a checksum request past the end of the frame), all
+ * in one burst.  The accepted ones must arrive in ring order.
+ */
+enum { MIX_PLAIN, MIX_SHORT, MIX_BAD_CSUM, MIX_GSO, MIX_CSUM, MIX_FULL, MIX_N };
+static const size_t mix_len[MIX_N] = { 100, 10, 200, 9000, 300, 1514 };
+#define MIX_SENT	4	/* frames of a round that reach the wire */
+#define MIX_ROUNDS	8	/* rounds posted before reading the wire */
+
+static void mix_hdr(struct virtio_net_hdr_mrg_rxbuf *h, unsigned int kind)
+{
+	memset(h, 0, sizeof(*h));
+	switch (kind) {
+	case MIX_GSO:
+		hdr_gso(h);
+		break;
+	case MIX_BAD_CSUM:
+		h->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->hdr.csum_start = htole16(190);
+		h->hdr.csum_offset = htole16(16);
+		break;
+	case MIX_CSUM:
+		h->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->hdr.csum_start = htole16(ETH_HLEN + 20);
+		h->hdr.csum_offset = htole16(16);
+		break;
+	}
+}
+
+static bool tx_mix_run(struct gnet *g, int wire, unsigned int loops,
+		       uint32_t seq0, uint64_t *bytes)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	unsigned int l, r, k;
+	uint32_t seq;
+
+	*bytes = 0;
+	for (l = 0; l < loops; l++) {
+		seq = seq0 + l * MIX_ROUNDS * MIX_SENT;
+		for (r = 0; r < MIX_ROUNDS; r++) {
+			for (k = 0; k < MIX_N; k++) {
+				bool sent = k != MIX_SHORT && k != MIX_BAD_CSUM;
+
+				mix_hdr(&h, k);
+				frame_make(fbuf, mix_len[k], sent ? seq : 0,
+					   k == MIX_GSO);
+				if (gnet_tx(g, &h, fbuf, mix_len[k], k & 1)) {
+					snprintf(why, sizeof(why), "TX ring stuck");
+					return false;
+				}
+				if (sent) {
+					*bytes += mix_len[k];
+					seq++;
+				}
+			}
+		}
+		seq = seq0 + l * MIX_ROUNDS * MIX_SENT;
+		for (r = 0; r < MIX_ROUNDS; r++) {
+			for (k = 0; k < MIX_N; k++) {
+				if (k == MIX_SHORT || k == MIX_BAD_CSUM)
+					continue;
+				if (!wire_expect(wire, mix_len[k], seq,
+						 k == MIX_GSO, seq - seq0))
+					return false;
+				seq++;
+			}
+		}
+		if (!tx_drained(g))
+			return false;
+	}
+	return true;
+}
+
+static void test_tx_mixed(void)
+{
+	const unsigned int loops = 5, refused = 2 * loops * MIX_ROUNDS;
+	const unsigned int sent = MIX_SENT * loops * MIX_ROUNDS;
+	struct kvhost_net_stats st, st1 = {};
+	uint64_t b1, b2;
+	struct tapdev t;
+	struct gnet g;
+	int wire, sndbuf = 1 << 20;
+	bool ok;
+
+	if (!setup(&t, &wire, &g, &cfg_v1_mrg, "TX mixed"))
+		return;
+	ok = (tx_mix_run(&g, wire, loops, 20000, &b1));
+	tap_ok(ok, "%s: TX burst mixing small, GSO, short and bad-checksum frames: the accepted ones arrive in order",
+	       dev_path);
+	if (!ok)
+		tap_diag("  %s", why);
+	if (dev_kvhost) {
+		ok = !gnet_stats(&g, &st1);
+		tap_ok(ok && st1.vq[TX].batched > 0 &&
+		       st1.vq[TX].batched <= sent / MIX_SENT * 3,
+		       "%s: small frames went in batches, GSO ones on their own (%llu batched)",
+		       dev_path, (unsigned long long)st1.vq[TX].batched);
+	}
+	/* A limited send buffer: every frame goes on its own, same result. */
+	ok = !ioctl(t.fd, TUNSETSNDBUF, &sndbuf) &&
+	     (tx_mix_run(&g, wire, loops, 30000, &b2));
+	tap_ok(ok, "%s: the same with a limited tap send buffer", dev_path);
+	if (!ok)
+		tap_diag("  %s", why);
+	if (dev_kvhost) {
+		ok = !gnet_stats(&g, &st);
+		tap_ok(ok && st.vq[TX].packets == 2 * sent &&
+		       st.vq[TX].bytes == b1 + b2 &&
+		       st.vq[TX].drops == 2 * refused &&
+		       st.vq[TX].rejected == 2 * refused && !st.vq[TX].broken &&
+		       st.vq[TX].batched == st1.vq[TX].batched,
+		       "%s: TX stats count every refused frame of a batch run",
+		       dev_path);
+		diag_vq_stats("TX", &st.vq[TX]);
 	}
 	teardown(&t, wire, &g);
 }
@@ -1387,6 +1521,7 @@ static void run_device(const char *path)
 
 	test_features_and_backend();
 	test_tx();
+	test_tx_mixed();
 	test_rx();
 	test_rx_oversize();
 	test_net_hdr();

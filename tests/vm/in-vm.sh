@@ -14,7 +14,9 @@
 # Env (set by run-vm.sh): KVHOST_KVER KVHOST_TOP KVHOST_OUT KVHOST_KDIR
 # Optional: KVHOST_TEST_TIMEOUT seconds per integration program (default 300),
 #           KVHOST_E2E_TIMEOUT seconds for tests/e2e/qemu-net.sh (default 1000),
-#           KVHOST_SKIP_E2E=1 skips it.
+#           KVHOST_SKIP_E2E=1 skips it,
+#           KVHOST_ONLY=GLOB runs only the integration programs matching it
+#           (a developer's shortcut; make check never sets it).
 set -uo pipefail
 
 rel=${KVHOST_KVER:?} top=${KVHOST_TOP:?} out=${KVHOST_OUT:?} kdir=${KVHOST_KDIR:?}
@@ -100,6 +102,8 @@ run_integration() {
 	local prog n=0
 	for prog in "$itests"/*; do
 		{ [ -f "$prog" ] && [ -x "$prog" ]; } || continue
+		# shellcheck disable=SC2254
+		case ${prog##*/} in ${KVHOST_ONLY:-*}) ;; *) continue ;; esac
 		run_program "$prog"
 		n=$((n + 1))
 	done
