@@ -86,6 +86,28 @@
 /* Room to peek at or discard a frame: more than any vnet header. */
 #define KVHOST_NET_SCRATCH	64
 
+/*
+ * TX page fragments, see kvhost_net_frag_alloc().  Each page holds
+ * KVHOST_NET_FRAG_BIAS references while the pool has it; @bias of them are
+ * the pool's own, the rest belong to fragments handed out.
+ */
+#define KVHOST_NET_FRAG_ORDER	get_order(32768)
+#define KVHOST_NET_FRAG_BIAS	(32768 + 1)	/* more than fragments per page */
+#define KVHOST_NET_FRAG_SPARES	8
+
+struct kvhost_net_frag_page {
+	struct page *page;
+	unsigned int bias;
+};
+
+struct kvhost_net_frag_pool {
+	struct kvhost_net_frag_page cur;	/* page == NULL: none yet */
+	unsigned int offset;			/* next free byte of cur */
+	unsigned int size;			/* bytes of cur */
+	struct kvhost_net_frag_page spare[KVHOST_NET_FRAG_SPARES];
+	unsigned int nspare;			/* oldest first */
+};
+
 /* One chain taken for an RX frame. */
 struct kvhost_net_head {
 	u64 room;	/* writable bytes of the chain */
@@ -108,7 +130,7 @@ struct kvhost_net_queue {
 	struct xdp_buff *tx_xdp;	/* KVHOST_NET_TX_BATCH frames built */
 	unsigned int tx_nxdp;
 	u64 tx_xdp_bytes;		/* their frame bytes, for the counters */
-	struct page_frag_cache tx_frags;
+	struct kvhost_net_frag_pool tx_frags;
 
 	/* RX only, guarded by vq.mutex. */
 	struct iovec *rx_iov;		/* KVHOST_NET_RX_SEGS */
@@ -168,6 +190,136 @@ static bool kvhost_net_busy_spin(struct kvhost_virtqueue *vq,
 	}
 	cpu_relax();
 	return true;
+}
+
+/* ---- TX page fragments ---- */
+
+/*
+ * Like page_frag_cache, with one difference that matters here: a used-up
+ * page is not let go at once but waits among KVHOST_NET_FRAG_SPARES
+ * spares, and the first spare whose fragments have all come back is
+ * reused.  A fresh 32 KiB page is zeroed on allocation (init_on_alloc, on
+ * by default in Debian's kernels), which costs more than copying the small
+ * frames it holds; a recycled one is not.
+ */
+
+static void kvhost_net_frag_put(struct kvhost_net_frag_page *fp)
+{
+	/* Our references; the page goes when its last fragment does. */
+	__page_frag_cache_drain(fp->page, fp->bias);
+	fp->page = NULL;
+}
+
+/* Whether every fragment of a spare has been freed. */
+static bool kvhost_net_frag_idle(const struct kvhost_net_frag_page *fp)
+{
+	if (page_ref_count(fp->page) != fp->bias)
+		return false;
+	/*
+	 * Nobody else holds a reference, so nobody can take one.  Pairs with
+	 * the full barrier of the put_page() that freed the last fragment:
+	 * its reader is done before we write the page again.
+	 */
+	smp_acquire__after_ctrl_dep();
+	return true;
+}
+
+static void kvhost_net_frag_spare_del(struct kvhost_net_frag_pool *pool,
+				      unsigned int i)
+{
+	pool->nspare--;
+	memmove(&pool->spare[i], &pool->spare[i + 1],
+		(pool->nspare - i) * sizeof(pool->spare[0]));
+}
+
+/*
+ * The current page is used up: keep it as a spare if there is room.
+ * Fragments come back about in the order they went out, so the spares we
+ * already have are the first to be free again: when full, the newest page
+ * is the one let go.  So are pages from the emergency reserves.
+ */
+static void kvhost_net_frag_retire(struct kvhost_net_frag_pool *pool)
+{
+	if (pool->nspare == KVHOST_NET_FRAG_SPARES ||
+	    page_is_pfmemalloc(pool->cur.page)) {
+		kvhost_net_frag_put(&pool->cur);
+		return;
+	}
+	pool->spare[pool->nspare++] = pool->cur;
+	pool->cur.page = NULL;
+}
+
+static bool kvhost_net_frag_reuse(struct kvhost_net_frag_pool *pool)
+{
+	unsigned int i;
+
+	for (i = 0; i < pool->nspare; i++) {
+		if (!kvhost_net_frag_idle(&pool->spare[i]))
+			continue;
+		pool->cur = pool->spare[i];
+		kvhost_net_frag_spare_del(pool, i);
+		page_ref_add(pool->cur.page, KVHOST_NET_FRAG_BIAS - pool->cur.bias);
+		pool->cur.bias = KVHOST_NET_FRAG_BIAS;
+		return true;
+	}
+	return false;
+}
+
+static bool kvhost_net_frag_new(struct kvhost_net_frag_pool *pool, gfp_t gfp)
+{
+	unsigned int order = KVHOST_NET_FRAG_ORDER;
+	struct page *page;
+
+	page = alloc_pages(gfp | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY |
+			   __GFP_NOMEMALLOC, order);
+	if (!page) {
+		order = 0;
+		page = alloc_pages(gfp, 0);
+		if (!page)
+			return false;
+	}
+	page_ref_add(page, KVHOST_NET_FRAG_BIAS - 1);
+	pool->cur.page = page;
+	pool->cur.bias = KVHOST_NET_FRAG_BIAS;
+	return true;
+}
+
+/*
+ * A cache-line aligned fragment of @size bytes (at most PAGE_SIZE) holding
+ * one page reference, for page_frag_free() by whoever ends up with it.
+ * Return: its address, or NULL if no page could be had.
+ */
+static void *kvhost_net_frag_alloc(struct kvhost_net_frag_pool *pool,
+				   unsigned int size, gfp_t gfp)
+{
+	void *buf;
+
+	size = ALIGN(size, SMP_CACHE_BYTES);
+	if (WARN_ON_ONCE(size > PAGE_SIZE))
+		return NULL;
+	if (pool->cur.page && pool->offset + size > pool->size)
+		kvhost_net_frag_retire(pool);
+	if (!pool->cur.page) {
+		if (!kvhost_net_frag_reuse(pool) &&
+		    !kvhost_net_frag_new(pool, gfp))
+			return NULL;
+		pool->offset = 0;
+		pool->size = page_size(pool->cur.page);
+	}
+	buf = page_address(pool->cur.page) + pool->offset;
+	pool->offset += size;
+	pool->cur.bias--;
+	return buf;
+}
+
+static void kvhost_net_frag_pool_drain(struct kvhost_net_frag_pool *pool)
+{
+	if (pool->cur.page)
+		kvhost_net_frag_put(&pool->cur);
+	while (pool->nspare) {
+		kvhost_net_frag_put(&pool->spare[pool->nspare - 1]);
+		pool->nspare--;
+	}
 }
 
 /* ---- TX ---- */
@@ -244,10 +396,10 @@ static int kvhost_net_tx_build(struct kvhost_net_queue *q, struct socket *sock,
 			       const struct kvhost_chain *chain)
 {
 	struct xdp_buff *xdp = &q->tx_xdp[q->tx_nxdp];
-	struct virtio_net_hdr gso = {};
-	unsigned int headroom, buflen;
+	unsigned int headroom, buflen, off;
 	struct tun_xdp_hdr *hdr;
 	struct iov_iter from;
+	struct page *page;
 	size_t len;
 	void *buf;
 
@@ -269,31 +421,40 @@ static int kvhost_net_tx_build(struct kvhost_net_queue *q, struct socket *sock,
 	if (buflen > PAGE_SIZE)
 		return -ENOSPC;
 
-	if (q->sock_hlen) {
-		/* The socket's header: virtio_net_hdr, then num_buffers (unused). */
-		if (copy_from_iter(&gso, sizeof(gso), &from) != sizeof(gso))
-			return -EFAULT;
-		iov_iter_advance(&from, q->sock_hlen - sizeof(gso));
-	}
-	if (!kvhost_net_tx_hdr_batchable(q, &gso, len))
-		return -ENOSPC;
-
-	buf = kvhost_page_frag_alloc(&q->tx_frags, buflen,
-				     GFP_KERNEL | __GFP_NOWARN);
+	buf = kvhost_net_frag_alloc(&q->tx_frags, buflen, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	if (copy_from_iter(buf + headroom, len, &from) != len) {
-		page_frag_free(buf);
-		return -EFAULT;
-	}
 	hdr = buf;
+	memset(&hdr->gso, 0, sizeof(hdr->gso));
+	/*
+	 * Straight into the page (copy_page_from_iter() knows its bounds, so
+	 * no hardened-usercopy walk per copy): the socket's header, whose
+	 * virtio_net_hdr is tun's, then the frame.
+	 */
+	page = virt_to_head_page(buf);
+	off = buf - page_address(page);
+	if (q->sock_hlen) {
+		if (copy_page_from_iter(page, off + offsetof(struct tun_xdp_hdr, gso),
+					sizeof(hdr->gso), &from) != sizeof(hdr->gso))
+			goto fault;
+		iov_iter_advance(&from, q->sock_hlen - sizeof(hdr->gso));
+	}
+	if (!kvhost_net_tx_hdr_batchable(q, &hdr->gso, len)) {
+		page_frag_free(buf);
+		return -ENOSPC;
+	}
+	if (copy_page_from_iter(page, off + headroom, len, &from) != len)
+		goto fault;
 	hdr->buflen = buflen;
-	hdr->gso = gso;
 	xdp_init_buff(xdp, buflen, NULL);
 	xdp_prepare_buff(xdp, buf, headroom, len, true);
 	q->tx_nxdp++;
 	q->tx_xdp_bytes += len;
 	return 0;
+
+fault:
+	page_frag_free(buf);
+	return -EFAULT;
 }
 
 /* Hand the frames built so far to the socket in one sendmsg. */
@@ -991,7 +1152,7 @@ static int kvhost_net_release(struct inode *inode, struct file *f)
 	mutex_unlock(&n->dev.mutex);
 	kvhost_dev_exit(&n->dev);
 	/* Fragments still in skbs keep their own page references. */
-	kvhost_page_frag_cache_drain(&tx->tx_frags);
+	kvhost_net_frag_pool_drain(&tx->tx_frags);
 	kvfree(tx->tx_xdp);
 	kvfree(rx->heads);
 	kvfree(rx->rx_iov);

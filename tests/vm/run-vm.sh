@@ -101,7 +101,7 @@ ENV
 forward_env() {
 	local v
 	for v in $(compgen -v | grep -E '^KVHOST_(TEST_TIMEOUT|SKIP_E2E|ONLY|E2E_[A-Z_]+)$' || true); do
-		[[ ${!v} =~ ^[A-Za-z0-9._+/,@=:-]*$ ]] || die "unsupported characters in $v: ${!v}"
+		[[ ${!v} =~ ^[][A-Za-z0-9._+/,@=:*?-]*$ ]] || die "unsupported characters in $v: ${!v}"
 		echo "export $v='${!v}'"
 	done
 }
