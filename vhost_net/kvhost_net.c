@@ -23,7 +23,10 @@
  * RX: when the socket polls readable (or the driver adds buffers after we
  * ran short) the length of the next frame is peeked, chains are taken until
  * they hold it -- one, or several with VIRTIO_NET_F_MRG_RXBUF -- and the
- * frame is received straight into them.  A frame that can never fit is
+ * frame is received straight into them.  From tun and tap, frames are taken
+ * off the socket's own queue (a ptr_ring) KVHOST_NET_RX_BATCH at a time,
+ * and each is handed back to recvmsg to copy out: two lock round trips per
+ * frame fewer than asking the socket for each length and each frame.  A frame that can never fit is
  * discarded from the socket and counted; nothing is ever written past the
  * buffers the driver offered.
  *
@@ -57,6 +60,8 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/vhost.h>
+#include <linux/ptr_ring.h>
+#include <linux/skb_array.h>
 #include <net/sock.h>
 #include <net/xdp.h>
 #include "uapi/kvhost.h"
@@ -76,13 +81,15 @@
 #define KVHOST_NET_RX_SEGS	(2 * KVHOST_IOV_MAX)
 /* Chains one merged RX frame may use (num_buffers is 16 bits). */
 #define KVHOST_NET_RX_HEADS	KVHOST_IOV_MAX
-/* Frames between two used-index updates (and call decisions) in a run. */
+/* Used buffers between two used-index updates (and call decisions) in a run. */
 #define KVHOST_NET_USED_BATCH	64
 /*
  * Frames in one sendmsg(TUN_MSG_PTR).  Equal to the used batch: a batch
  * is sent before every used-index update, so it never holds more.
  */
 #define KVHOST_NET_TX_BATCH	KVHOST_NET_USED_BATCH
+/* Frames taken off a tun/tap queue at once. */
+#define KVHOST_NET_RX_BATCH	64
 /* Room to peek at or discard a frame: more than any vnet header. */
 #define KVHOST_NET_SCRATCH	64
 
@@ -133,6 +140,9 @@ struct kvhost_net_queue {
 	struct kvhost_net_frag_pool tx_frags;
 
 	/* RX only, guarded by vq.mutex. */
+	struct ptr_ring *rx_ring;	/* tun/tap's queue, NULL for packet sockets */
+	void **rx_batch;		/* KVHOST_NET_RX_BATCH frames taken off it */
+	unsigned int rx_head, rx_tail;	/* the ones not received yet */
 	struct iovec *rx_iov;		/* KVHOST_NET_RX_SEGS */
 	struct kvhost_net_head *heads;	/* KVHOST_NET_RX_HEADS */
 
@@ -608,12 +618,72 @@ static void kvhost_net_handle_tx_sock(struct kvhost_work *work)
  * included.  Return: the length, 0 if there is no frame, or a negative
  * errno if the socket failed to tell.
  */
+/* The length tun/tap's recvmsg gives a queued frame, without vnet header. */
+static int kvhost_net_rx_ptr_len(void *ptr)
+{
+	if (tun_is_xdp_frame(ptr))
+		return tun_ptr_to_xdp(ptr)->len;
+	/* tun and tap put a VLAN tag held aside back into the frame. */
+	return __skb_array_len_with_tag(ptr);
+}
+
+/* The frame at the head of the batch, refilled from the queue if empty. */
+static void *kvhost_net_rx_batch_head(struct kvhost_net_queue *q)
+{
+	if (q->rx_head == q->rx_tail) {
+		q->rx_head = 0;
+		q->rx_tail = ptr_ring_consume_batched(q->rx_ring, q->rx_batch,
+						      KVHOST_NET_RX_BATCH);
+		if (!q->rx_tail)
+			return NULL;
+	}
+	return q->rx_batch[q->rx_head];
+}
+
+/*
+ * The head frame for recvmsg to copy out (its msg_control), now ours to
+ * hand over: tun and tap free it whatever recvmsg returns.  NULL for a
+ * packet socket, whose recvmsg takes its own head frame.
+ */
+static void *kvhost_net_rx_take(struct kvhost_net_queue *q)
+{
+	if (!q->rx_ring)
+		return NULL;
+	return q->rx_batch[q->rx_head++];
+}
+
+/* What tun_ptr_free() does, without needing tun loaded for a tap queue. */
+static void kvhost_net_rx_ptr_free(void *ptr)
+{
+	if (tun_is_xdp_frame(ptr))
+		xdp_return_frame(tun_ptr_to_xdp(ptr));
+	else
+		kfree_skb(ptr);
+}
+
+/* Put the frames taken and not received back at the head of the queue. */
+static void kvhost_net_rx_unbatch(struct kvhost_net_queue *q)
+{
+	if (q->rx_ring && q->rx_head != q->rx_tail)
+		ptr_ring_unconsume(q->rx_ring, q->rx_batch + q->rx_head,
+				   q->rx_tail - q->rx_head,
+				   kvhost_net_rx_ptr_free);
+	q->rx_head = 0;
+	q->rx_tail = 0;
+}
+
 static int kvhost_net_rx_peek(struct kvhost_net_queue *q, struct socket *sock)
 {
 	u8 scratch[KVHOST_NET_SCRATCH];
 	struct kvec kv = { .iov_base = scratch, .iov_len = sizeof(scratch) };
 	struct msghdr msg = {};
+	void *ptr;
 	int ret;
+
+	if (q->rx_ring) {
+		ptr = kvhost_net_rx_batch_head(q);
+		return ptr ? kvhost_net_rx_ptr_len(ptr) + q->sock_hlen : 0;
+	}
 
 	/* tun and tap: the length of the queued skb, without the vnet header. */
 	if (sock->ops->peek_len) {
@@ -631,11 +701,12 @@ static int kvhost_net_rx_peek(struct kvhost_net_queue *q, struct socket *sock)
 }
 
 /* Drop the frame at the head of the socket. */
-static void kvhost_net_rx_discard(struct socket *sock)
+static void kvhost_net_rx_discard(struct kvhost_net_queue *q,
+				  struct socket *sock)
 {
 	u8 scratch[KVHOST_NET_SCRATCH];
 	struct kvec kv = { .iov_base = scratch, .iov_len = sizeof(scratch) };
-	struct msghdr msg = {};
+	struct msghdr msg = { .msg_control = kvhost_net_rx_take(q) };
 
 	/* Not into an empty iterator: tun leaves the frame queued then. */
 	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, sizeof(scratch));
@@ -716,12 +787,15 @@ static int kvhost_net_rx_put_hdr(struct kvhost_net_queue *q,
 	return copy_to_iter(&hdr.num_buffers, n, it) == n ? 0 : -EFAULT;
 }
 
-/* Receive the head frame, @len bytes as peeked, into the chains gathered. */
-static void kvhost_net_rx_recv(struct kvhost_net_queue *q, struct socket *sock,
+/*
+ * Receive the head frame, @len bytes as peeked, into the chains gathered.
+ * Return: the number of chains it used (0 if none: dropped or broken).
+ */
+static unsigned int kvhost_net_rx_recv(struct kvhost_net_queue *q, struct socket *sock,
 			       int len, unsigned int nheads, unsigned int nsegs)
 {
 	struct kvhost_virtqueue *vq = &q->vq;
-	struct msghdr msg = {};
+	struct msghdr msg = { .msg_control = kvhost_net_rx_take(q) };
 	struct iov_iter hdr_it;
 	unsigned int used, i;
 	size_t left;
@@ -739,11 +813,11 @@ static void kvhost_net_rx_recv(struct kvhost_net_queue *q, struct socket *sock,
 		/* Gone, failed or grown since the peek: nothing is used. */
 		kvhost_vq_unpop(vq, nheads);
 		if (ret == -EAGAIN)
-			return;
+			return 0;
 		q->drops++;
 		if (ret < 0)
 			q->rejected++;
-		return;
+		return 0;
 	}
 
 	/* Fill the chains in order; those a shrunken frame leaves go back. */
@@ -756,20 +830,21 @@ static void kvhost_net_rx_recv(struct kvhost_net_queue *q, struct socket *sock,
 
 	if (kvhost_net_rx_put_hdr(q, &hdr_it, used)) {
 		kvhost_vq_mark_broken(vq, -EFAULT);
-		return;
+		return 0;
 	}
 	for (i = 0; i < used; i++)
 		if (kvhost_vq_add_used(vq, q->heads[i].id, q->heads[i].len))
-			return;
+			return 0;
 	q->packets++;
 	q->bytes += ret - q->sock_hlen;
+	return used;
 }
 
 static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
 {
 	struct kvhost_virtqueue *vq = &q->vq;
 	struct kvhost_net_busy busy = {};
-	unsigned int pkts = 0, nsegs;
+	unsigned int pkts = 0, unflushed = 0, nsegs;
 	bool rearm = false;
 	struct socket *sock;
 	u64 bytes = 0;
@@ -811,12 +886,13 @@ static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
 				break;
 			}
 			if (ret == -EMSGSIZE) {
-				kvhost_net_rx_discard(sock);
+				kvhost_net_rx_discard(q, sock);
 				q->drops++;
 			} else if (ret < 0) {
 				break;
 			} else {
-				kvhost_net_rx_recv(q, sock, len, ret, nsegs);
+				unflushed += kvhost_net_rx_recv(q, sock, len,
+								ret, nsegs);
 			}
 		}
 		/* Dropped frames count too: tiny buffers cannot make us spin. */
@@ -824,9 +900,15 @@ static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
 		bytes += len;
 		if (kvhost_vq_budget_spent(vq, pkts, bytes))
 			break;
-		/* Between frames: a merged frame is always published whole. */
-		if (!(pkts % KVHOST_NET_USED_BATCH))
+		/*
+		 * Buffers, not frames, decide: a ring holds few big merged
+		 * frames, and the driver refills while we go on.  Between
+		 * frames, so a merged frame is always published whole.
+		 */
+		if (unflushed >= KVHOST_NET_USED_BATCH) {
 			kvhost_vq_flush_used(vq);
+			unflushed = 0;
+		}
 	}
 	kvhost_vq_flush_used(vq);
 	/* A frame that arrived since the last peek queues this run at once. */
@@ -849,44 +931,52 @@ static void kvhost_net_handle_rx_sock(struct kvhost_work *work)
 /* ---- backends ---- */
 
 /*
- * The socket behind a backend file.  tun and tap are looked up with
- * symbol_get() rather than linked against: kvhost_net loads without them,
- * and if they are not loaded the file cannot be theirs.  The module
- * reference is dropped at once; the file (whose f_op pins its module) keeps
- * the socket alive while attached.  @tun_like: the socket is tun's or
- * tap's, whose sendmsg takes batches (TUN_MSG_PTR).
+ * Call tun's or tap's @fn on @file without linking against them: with the
+ * module not loaded the file cannot be theirs.  The module reference is
+ * dropped at once; the file (whose f_op pins its module) keeps what @fn
+ * returns alive while attached.  Return: @fn's result or ERR_PTR(-ENOENT).
+ */
+#define kvhost_net_tuntap_call(fn, file) ({				\
+	typeof(&fn) fn_ = symbol_get(fn);				\
+	void *ret_ = ERR_PTR(-ENOENT);					\
+									\
+	if (fn_) {							\
+		ret_ = fn_(file);					\
+		symbol_put(fn);						\
+	}								\
+	ret_;								\
+})
+
+/*
+ * The socket behind a backend file and, for tun and tap, the queue of
+ * frames it receives (@ring, else NULL).  tun and tap also take batched
+ * sends (TUN_MSG_PTR); raw packet sockets get neither.
  */
 static struct socket *kvhost_net_backend_socket(struct file *file,
-						bool *tun_like)
+						struct ptr_ring **ring)
 {
-	struct socket *(*get)(struct file *file);
 	struct socket *sock;
 
-	*tun_like = true;
+	*ring = NULL;
 	sock = sock_from_file(file);
 	if (sock) {
-		*tun_like = false;
 		if (sock->sk->sk_family != AF_PACKET ||
 		    sock->sk->sk_type != SOCK_RAW)
 			return ERR_PTR(-EINVAL);
 		return sock;
 	}
-
-	get = symbol_get(tun_get_socket);
-	if (get) {
-		sock = get(file);
-		symbol_put(tun_get_socket);
-		if (!IS_ERR(sock))
-			return sock;
+	sock = kvhost_net_tuntap_call(tun_get_socket, file);
+	if (!IS_ERR(sock)) {
+		*ring = kvhost_net_tuntap_call(tun_get_tx_ring, file);
+	} else {
+		sock = kvhost_net_tuntap_call(tap_get_socket, file);
+		if (IS_ERR(sock))
+			return ERR_PTR(-ENOTSOCK);
+		*ring = kvhost_net_tuntap_call(tap_get_ptr_ring, file);
 	}
-	get = symbol_get(tap_get_socket);
-	if (get) {
-		sock = get(file);
-		symbol_put(tap_get_socket);
-		if (!IS_ERR(sock))
-			return sock;
-	}
-	return ERR_PTR(-ENOTSOCK);
+	if (IS_ERR(*ring))
+		*ring = NULL;
+	return sock;
 }
 
 /*
@@ -900,6 +990,9 @@ static struct file *kvhost_net_detach(struct kvhost_net_queue *q)
 
 	mutex_lock(&q->vq.mutex);
 	kvhost_poll_stop(&q->sock_poll);
+	/* Frames taken off the queue go back to it, in order. */
+	kvhost_net_rx_unbatch(q);
+	q->rx_ring = NULL;
 	q->vq.private_data = NULL;
 	q->tx_can_batch = false;
 	old = q->file;
@@ -913,8 +1006,8 @@ static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
 	struct vhost_vring_file f;
 	struct kvhost_net_queue *q;
 	struct file *file = NULL, *old;
+	struct ptr_ring *ring = NULL;
 	struct socket *sock = NULL;
-	bool tun_like = false;
 	long ret;
 
 	if (copy_from_user(&f, argp, sizeof(f)))
@@ -930,7 +1023,7 @@ static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
 		file = fget(f.fd);
 		if (!file)
 			return -EBADF;
-		sock = kvhost_net_backend_socket(file, &tun_like);
+		sock = kvhost_net_backend_socket(file, &ring);
 		if (IS_ERR(sock)) {
 			ret = PTR_ERR(sock);
 			goto put_file;
@@ -949,7 +1042,9 @@ static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
 		mutex_lock(&q->vq.mutex);
 		q->file = file;
 		q->vq.private_data = sock;
-		q->tx_can_batch = tun_like;
+		q->tx_can_batch = ring != NULL;
+		/* The RX batch needs its array; the TX queue has none. */
+		q->rx_ring = q->rx_batch ? ring : NULL;
 		mutex_unlock(&q->vq.mutex);
 		/* Serve what is pending; RX arms its socket poll when drained. */
 		kvhost_poll_queue(&q->vq.kick_poll);
@@ -1106,11 +1201,17 @@ static int kvhost_net_open(struct inode *inode, struct file *f)
 		ret = -ENOMEM;
 		goto free_rx_iov;
 	}
+	rx->rx_batch = kvmalloc_array(KVHOST_NET_RX_BATCH,
+				      sizeof(*rx->rx_batch), GFP_KERNEL_ACCOUNT);
+	if (!rx->rx_batch) {
+		ret = -ENOMEM;
+		goto free_heads;
+	}
 	tx->tx_xdp = kvmalloc_array(KVHOST_NET_TX_BATCH, sizeof(*tx->tx_xdp),
 				    GFP_KERNEL_ACCOUNT);
 	if (!tx->tx_xdp) {
 		ret = -ENOMEM;
-		goto free_heads;
+		goto free_rx_batch;
 	}
 
 	rx->vq.handle_kick = kvhost_net_handle_rx_kick;
@@ -1131,6 +1232,8 @@ static int kvhost_net_open(struct inode *inode, struct file *f)
 
 free_tx_xdp:
 	kvfree(tx->tx_xdp);
+free_rx_batch:
+	kvfree(rx->rx_batch);
 free_heads:
 	kvfree(rx->heads);
 free_rx_iov:
@@ -1154,6 +1257,7 @@ static int kvhost_net_release(struct inode *inode, struct file *f)
 	/* Fragments still in skbs keep their own page references. */
 	kvhost_net_frag_pool_drain(&tx->tx_frags);
 	kvfree(tx->tx_xdp);
+	kvfree(rx->rx_batch);
 	kvfree(rx->heads);
 	kvfree(rx->rx_iov);
 	kvfree(n);
