@@ -1088,15 +1088,51 @@ static void out(const char *fmt, ...)
 	}
 }
 
+/*
+ * The two devices of a round ran back to back, so the round's own ratio
+ * shows how much of a difference survives the machine's drift: its range
+ * over the rounds, and in how many rounds kvhost was ahead.
+ */
+static void round_ratios(const struct bench *b, unsigned int w, enum metric m,
+			 bool lower_is_better, double *lo, double *hi,
+			 unsigned int *ahead, unsigned int *n)
+{
+	const struct run_result *k, *t;
+	unsigned int i;
+	double r;
+
+	*lo = INFINITY;
+	*hi = -INFINITY;
+	*ahead = *n = 0;
+	for (i = 0; i < b->rounds; i++) {
+		k = &b->res[w][0][i];
+		t = &b->res[w][1][i];
+		if (!k->ok || !t->ok)
+			continue;
+		r = lower_is_better ? metric_of(t, m) / metric_of(k, m) :
+				      metric_of(k, m) / metric_of(t, m);
+		if (r < *lo)
+			*lo = r;
+		if (r > *hi)
+			*hi = r;
+		*ahead += r > 1.0;
+		(*n)++;
+	}
+}
+
 static void out_row(const struct bench *b, unsigned int w, const char *name,
 		    enum metric m, bool lower_is_better)
 {
 	double a = median_of(b, w, 0, m), t = median_of(b, w, 1, m);
 	double ratio = lower_is_better ? t / a : a / t;
 	int prec = workloads[w].gso ? 2 : 1;
+	unsigned int ahead, n;
+	double lo, hi;
 
-	out("| %s | %.*f | %.*f | %.2f | %.1f | %.1f | %.1f | %.1f |\n", name,
-	    prec, a, prec, t, ratio, median_of(b, w, 0, M_KICKS), median_of(b, w, 0, M_CALLS),
+	round_ratios(b, w, m, lower_is_better, &lo, &hi, &ahead, &n);
+	out("| %s | %.*f | %.*f | %.2f | %.2f-%.2f | %u/%u | %.1f | %.1f | %.1f | %.1f |\n",
+	    name, prec, a, prec, t, ratio, lo, hi, ahead, n,
+	    median_of(b, w, 0, M_KICKS), median_of(b, w, 0, M_CALLS),
 	    median_of(b, w, 1, M_KICKS), median_of(b, w, 1, M_CALLS));
 }
 
@@ -1114,9 +1150,10 @@ static void out_table(const struct bench *b)
 	out("- guest: split rings of %u, VERSION_1 + MRG_RXBUF + EVENT_IDX, %u-byte RX buffers; tap with vnet header and offloads; QEMU TCG\n",
 	    RING_NUM, RX_BUF_LEN);
 	out("- ratio: kvhost/in-tree for throughput rows, in-tree/kvhost for latency rows: **> 1.0 always means kvhost is better**\n");
+	out("- round ratios, ahead: the ratio within each round (the two devices ran back to back) from lowest to highest, and in how many rounds kvhost was better\n");
 	out("- kicks/1k, calls/1k: kick eventfd writes and call eventfd counts (both queues) per 1000 packets (RR: per 1000 round trips), counted by the guest driver\n\n");
-	out("| row | kvhost | in-tree | ratio | kvhost kicks/1k | kvhost calls/1k | in-tree kicks/1k | in-tree calls/1k |\n");
-	out("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+	out("| row | kvhost | in-tree | ratio | round ratios | ahead | kvhost kicks/1k | kvhost calls/1k | in-tree kicks/1k | in-tree calls/1k |\n");
+	out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (w = 0; w < NWL; w++) {
 		if (workloads[w].kind == WL_RR) {
 			snprintf(name, sizeof(name), "%s latency p50 (us)",
