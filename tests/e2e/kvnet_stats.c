@@ -34,14 +34,15 @@ static int open_arg(const char *arg)
 static void print_vq(const char *name, const struct kvhost_net_vq_stats *s)
 {
 	printf("%s_packets=%llu %s_bytes=%llu %s_drops=%llu %s_rejected=%llu "
-	       "%s_kicks=%llu %s_calls=%llu %s_broken=%u %s_err=%u",
+	       "%s_kicks=%llu %s_calls=%llu %s_broken=%u %s_err=%u %s_batched=%llu",
 	       name, (unsigned long long)s->packets,
 	       name, (unsigned long long)s->bytes,
 	       name, (unsigned long long)s->drops,
 	       name, (unsigned long long)s->rejected,
 	       name, (unsigned long long)s->kicks,
 	       name, (unsigned long long)s->calls,
-	       name, s->broken, name, s->last_err);
+	       name, s->broken, name, s->last_err,
+	       name, (unsigned long long)s->batched);
 }
 
 int main(int argc, char **argv)
