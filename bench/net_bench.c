@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
@@ -93,6 +94,7 @@ struct run_result {
 	uint64_t requeues;	/* kvhost only: budget requeues, both queues */
 	uint64_t tap_drops;	/* RX: the tap's tx_dropped (includes refused sends) */
 	uint64_t partial;	/* RX: merged frames published in parts */
+	uint64_t worker_ns;	/* device worker threads' CPU time, ns */
 	char note[160];
 };
 
@@ -159,6 +161,8 @@ struct guest {
 	uint64_t tx_done;		/* TX chains returned */
 	uint64_t kicks;
 	uint64_t calls;
+	uint64_t worker_ns0;		/* device worker CPU time at the start */
+	uint64_t worker_ns;		/* ... spent over the window */
 };
 
 static void guest_kick(struct guest *g, unsigned int q)
@@ -186,8 +190,63 @@ static void guest_wait_call(struct guest *g, unsigned int q, int ms)
 }
 
 /* Start counting kicks and calls from zero. */
+/* CPU time of the threads in /proc/@dir named @a or @b, in ns. */
+static uint64_t threads_cpu_ns(const char *dir, const char *a, const char *b)
+{
+	char path[300], comm[64];
+	unsigned long long ns;
+	struct dirent *de;
+	uint64_t sum = 0;
+	DIR *d;
+	FILE *f;
+
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		comm[strcspn(comm, "\n")] = 0;
+		if (strcmp(comm, a) && strcmp(comm, b))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/schedstat", dir, de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1)
+			sum += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+/*
+ * CPU time of the worker threads of the devices we own: "vhost-PID" (the
+ * in-tree worker: a kernel thread on 6.1, a thread of ours on 6.12) or
+ * "kvhost-PID" (a kernel thread).  What the device itself costs, free of
+ * the guest-side threads that bound most rows' throughput here.
+ */
+static uint64_t worker_cpu_ns(void)
+{
+	char a[32], b[32];
+
+	snprintf(a, sizeof(a), "vhost-%d", (int)getpid());
+	snprintf(b, sizeof(b), "kvhost-%d", (int)getpid());
+	return threads_cpu_ns("/proc", a, b) +
+	       threads_cpu_ns("/proc/self/task", a, b);
+}
+
 static void guest_reset_counts(struct guest *g)
 {
+	g->worker_ns0 = worker_cpu_ns();
 	guest_take_calls(g, RX);
 	guest_take_calls(g, TX);
 	g->kicks = 0;
@@ -198,6 +257,7 @@ static void guest_reset_counts(struct guest *g)
 /* Add up the calls signalled so far. */
 static void guest_settle_counts(struct guest *g)
 {
+	g->worker_ns = worker_cpu_ns() - g->worker_ns0;
 	guest_take_calls(g, RX);
 	guest_take_calls(g, TX);
 }
@@ -539,6 +599,7 @@ static void run_tx(const char *path, size_t len, bool tcp, double secs,
 	sock_drops = wire_drops(e.wire);
 
 	res->packets = e.g.tx_done;
+	res->worker_ns = e.g.worker_ns;
 	res->kicks = e.g.kicks;
 	res->calls = e.g.calls;
 	res->requeues = guest_requeues(&e.g);
@@ -827,6 +888,7 @@ static void run_rx(const char *path, size_t len, bool gso, double secs,
 	txd1 = tap_counter(&e.tap, "tx_dropped");
 
 	res->packets = in_window;
+	res->worker_ns = e.g.worker_ns;
 	res->offered = gen.sent;
 	res->dropped = gen.sent - c.frames;
 	res->requeues = guest_requeues(&e.g);
@@ -959,6 +1021,7 @@ static void run_rr(const char *path, size_t len, double secs,
 	r.stop = true;
 	pthread_join(th, NULL);
 	res->packets = n;
+	res->worker_ns = e.g.worker_ns;
 	res->kicks = e.g.kicks;
 	res->calls = e.g.calls;
 	res->requeues = guest_requeues(&e.g);
@@ -1034,7 +1097,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Which number of a run a table cell shows. */
-enum metric { M_VALUE, M_P99, M_KICKS, M_CALLS };
+enum metric { M_VALUE, M_P99, M_KICKS, M_CALLS, M_WORKER_NS };
 
 static double metric_of(const struct run_result *r, enum metric m)
 {
@@ -1049,6 +1112,8 @@ static double metric_of(const struct run_result *r, enum metric m)
 		return r->kicks * per_k;
 	case M_CALLS:
 		return r->calls * per_k;
+	case M_WORKER_NS:
+		return r->packets ? (double)r->worker_ns / r->packets : NAN;
 	}
 	return 0;
 }
@@ -1167,6 +1232,39 @@ static void out_table(const struct bench *b)
 		snprintf(name, sizeof(name), "%s (%s)", workloads[w].name,
 			 workloads[w].unit);
 		out_row(b, w, name, M_VALUE, false);
+	}
+}
+
+static void out_cost_row(const struct bench *b, unsigned int w,
+			 const char *name)
+{
+	double a = median_of(b, w, 0, M_WORKER_NS);
+	double t = median_of(b, w, 1, M_WORKER_NS);
+	unsigned int ahead, n;
+	double lo, hi;
+
+	round_ratios(b, w, M_WORKER_NS, true, &lo, &hi, &ahead, &n);
+	out("| %s | %.0f | %.0f | %.2f | %.2f-%.2f | %u/%u |\n", name, a, t,
+	    t / a, lo, hi, ahead, n);
+}
+
+/*
+ * The device's own cost: its worker's CPU time per packet.  Most rows'
+ * throughput is bound by the guest-side threads here (the driver, the
+ * wire's generator or sink), which both devices share.
+ */
+static void out_cost_table(const struct bench *b)
+{
+	char name[64];
+	unsigned int w;
+
+	out("\n## Device cost: worker CPU time per packet\n\n");
+	out("The worker thread's CPU time (/proc/TID/schedstat) over the measured window, per packet (RR: per round trip), in ns; ratio in-tree/kvhost, **> 1.0 means kvhost spends less**.\n\n");
+	out("| row | kvhost ns/pkt | in-tree ns/pkt | ratio | round ratios | ahead |\n");
+	out("|---|---:|---:|---:|---:|---:|\n");
+	for (w = 0; w < NWL; w++) {
+		snprintf(name, sizeof(name), "%s", workloads[w].name);
+		out_cost_row(b, w, name);
 	}
 }
 
@@ -1326,6 +1424,7 @@ int main(int argc, char **argv)
 			perror(b.out_path);
 	}
 	out_table(&b);
+	out_cost_table(&b);
 	out_notes(&b);
 	out_raw(&b);
 	failed = count_failures(&b);
