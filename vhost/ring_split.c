@@ -131,11 +131,19 @@ static int split_map_desc(struct kvhost_vring *vr, const struct vring_desc *d,
 	unsigned int used = chain->out_num + chain->in_num;
 	int n;
 
-	if (!len)
-		return -EINVAL;
 	/* Readable buffers come first (2.7.4.2): none may follow a writable one. */
 	if (!writable && chain->in_num)
 		return -EINVAL;
+	/*
+	 * Zero length: no rule of virtio 1.2 (2.7.5, 2.7.5.3) forbids it of
+	 * the driver, and in-tree vhost and QEMU accept it, so it is taken
+	 * as a descriptor with no bytes: counted, no segment, address never
+	 * read.
+	 */
+	if (!len) {
+		chain->ndesc++;
+		return 0;
+	}
 
 	n = kvhost_memtable_translate(vr->mt, addr, len, iov + used,
 				      iov_max - used);
@@ -167,6 +175,12 @@ static int split_walk_indirect(struct kvhost_vring *vr,
 	u16 flags;
 	int ret;
 
+	/*
+	 * 2.7.5.3.1: "The driver MUST NOT set the VIRTQ_DESC_F_INDIRECT flag
+	 * unless the VIRTIO_F_INDIRECT_DESC feature was negotiated."  A
+	 * driver that does so is broken, and tolerating it would only hide
+	 * that: strict, unlike in-tree vhost.
+	 */
 	if (!kvhost_vring_has_feature(vr, VIRTIO_RING_F_INDIRECT_DESC))
 		return -EINVAL;
 	/* An indirect descriptor must not also chain on (2.7.5.3.1). */

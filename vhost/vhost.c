@@ -181,6 +181,21 @@ int kvhost_vq_add_used(struct kvhost_virtqueue *vq, u16 id, u32 len)
 }
 EXPORT_SYMBOL_GPL(kvhost_vq_add_used);
 
+/* Signal the call eventfd if the driver asked to be told of what was used. */
+static void kvhost_vq_signal(struct kvhost_virtqueue *vq)
+{
+	int ret = vq->ring.ops->need_signal(&vq->ring);
+
+	if (ret < 0) {
+		kvhost_vq_mark_broken(vq, ret);
+		return;
+	}
+	if (ret) {
+		kvhost_eventfd_signal(vq->call_ctx);
+		vq->stats.calls++;
+	}
+}
+
 /**
  * kvhost_vq_flush_used() - publish used elements and notify the driver
  * @vq:		the virtqueue
@@ -198,15 +213,13 @@ void kvhost_vq_flush_used(struct kvhost_virtqueue *vq)
 		kvhost_vq_mark_broken(vq, ret);
 		return;
 	}
-	ret = vq->ring.ops->need_signal(&vq->ring);
-	if (ret < 0) {
-		kvhost_vq_mark_broken(vq, ret);
-		return;
-	}
-	if (ret && vq->call_ctx) {
-		kvhost_eventfd_signal(vq->call_ctx);
-		vq->stats.calls++;
-	}
+	/*
+	 * No eventfd, no decision: deciding would move the event index on
+	 * as if the driver had been told, and a notification it waits for
+	 * would never come once SET_VRING_CALL binds one.
+	 */
+	if (vq->call_ctx)
+		kvhost_vq_signal(vq);
 }
 EXPORT_SYMBOL_GPL(kvhost_vq_flush_used);
 
@@ -315,15 +328,26 @@ static void kvhost_vq_reset(struct kvhost_virtqueue *vq)
 	vr->error = 0;
 }
 
+/* Alignments of the split ring parts (virtio 1.x, 2.7). */
+#define KVHOST_DESC_ALIGN	16
+#define KVHOST_AVAIL_ALIGN	2
+#define KVHOST_USED_ALIGN	4
+
+static int kvhost_check_ring_align(const struct vhost_vring_addr *a)
+{
+	if ((a->desc_user_addr & (KVHOST_DESC_ALIGN - 1)) ||
+	    (a->avail_user_addr & (KVHOST_AVAIL_ALIGN - 1)) ||
+	    (a->used_user_addr & (KVHOST_USED_ALIGN - 1)))
+		return -EINVAL;
+	return 0;
+}
+
 /* Check one ring part: in the user address space, mapped, and guest memory. */
-static int kvhost_check_ring_part(struct kvhost_dev *dev, u64 uaddr, u64 size,
-				  u64 align)
+static int kvhost_check_ring_part(struct kvhost_dev *dev, u64 uaddr, u64 size)
 {
 	void __user *p = (void __user *)(unsigned long)uaddr;
 	u8 probe;
 
-	if (uaddr & (align - 1))
-		return -EINVAL;
 	if ((unsigned long)uaddr != uaddr || !access_ok(p, size))
 		return -EFAULT;
 	/* Fault both ends in now: an unmapped ring is a set-up error, not a guest one. */
@@ -341,36 +365,46 @@ static int kvhost_check_ring_addr(struct kvhost_virtqueue *vq,
 	u64 num = vq->ring.num;
 	int ret;
 
+	ret = kvhost_check_ring_align(a);
+	if (ret)
+		return ret;
 	/* Sizes include the event index words of VIRTIO_RING_F_EVENT_IDX. */
 	ret = kvhost_check_ring_part(vq->dev, a->desc_user_addr,
-				     num * sizeof(struct vring_desc), 16);
+				     num * sizeof(struct vring_desc));
 	if (!ret)
 		ret = kvhost_check_ring_part(vq->dev, a->avail_user_addr,
 					     sizeof(struct vring_avail) +
-					     (num + 1) * sizeof(__virtio16), 2);
+					     (num + 1) * sizeof(__virtio16));
 	if (!ret)
 		ret = kvhost_check_ring_part(vq->dev, a->used_user_addr,
 					     sizeof(struct vring_used) +
 					     num * sizeof(struct vring_used_elem) +
-					     sizeof(__virtio16), 4);
+					     sizeof(__virtio16));
 	return ret;
 }
 
-static bool kvhost_vq_running(struct kvhost_virtqueue *vq)
-{
-	return vq->started && vq->private_data;
-}
-
-/* Load the ring and start watching kicks, once everything is configured. */
-static int kvhost_vq_try_start(struct kvhost_virtqueue *vq)
+/**
+ * kvhost_vq_start() - load the configured ring and begin serving it
+ * @vq:		the virtqueue, its backend attached (vq->private_data set)
+ *
+ * The first moment the ring is touched: what SET_VRING_NUM, ADDR and BASE
+ * stored takes effect here, the ring is checked against the memory table,
+ * used->flags written and used->idx read.  A queue without a kick eventfd
+ * starts too and is served once SET_VRING_KICK gives it one.
+ * Context: process context of the owner, caller holds vq->mutex.
+ * Return: 0 (also if already started), -EINVAL if the ring size or
+ * address was never set, or the errno of a ring that cannot be used.
+ */
+int kvhost_vq_start(struct kvhost_virtqueue *vq)
 {
 	struct kvhost_vring *vr = &vq->ring;
 	int ret;
 
 	lockdep_assert_held(&vq->mutex);
-	if (vq->started || !vq->kick || !vq->addr_set || !vr->num)
+	if (vq->started)
 		return 0;
-
+	if (!vr->num || !vq->addr_set)
+		return -EINVAL;
 	ret = kvhost_check_ring_addr(vq, &vq->addr);
 	if (ret)
 		return ret;
@@ -382,24 +416,43 @@ static int kvhost_vq_try_start(struct kvhost_virtqueue *vq)
 	ret = vr->ops->start(vr);
 	if (ret)
 		return ret;
+	if (vq->kick) {
+		ret = kvhost_poll_start(&vq->kick_poll, vq->kick);
+		if (ret)
+			return ret;
+	}
 	vq->error_signalled = false;
-	ret = kvhost_poll_start(&vq->kick_poll, vq->kick);
-	if (ret)
-		return ret;
 	vq->started = true;
 	/* Serve what the driver posted before we were watching. */
 	kvhost_poll_queue(&vq->kick_poll);
 	return 0;
 }
+EXPORT_SYMBOL_GPL(kvhost_vq_start);
 
-/* Stop serving the ring; it resumes at the next try_start. */
-static void kvhost_vq_stop(struct kvhost_virtqueue *vq)
+/**
+ * kvhost_vq_stop() - stop serving the ring
+ * @vq:		the virtqueue
+ *
+ * Kicks are no longer watched and handlers queued before find the queue
+ * not ready; kvhost_vq_flush() (without vq->mutex) waits for one already
+ * running.  The ring state stays: the next kvhost_vq_start() resumes at
+ * the same avail index unless SET_VRING_BASE moved it.
+ * Context: caller holds vq->mutex.
+ */
+void kvhost_vq_stop(struct kvhost_virtqueue *vq)
 {
-	mutex_lock(&vq->mutex);
+	lockdep_assert_held(&vq->mutex);
 	kvhost_poll_stop(&vq->kick_poll);
 	vq->started = false;
+}
+EXPORT_SYMBOL_GPL(kvhost_vq_stop);
+
+/* Stop the ring and wait for its handlers: GET_VRING_BASE is then exact. */
+static void kvhost_vq_halt(struct kvhost_virtqueue *vq)
+{
+	mutex_lock(&vq->mutex);
+	kvhost_vq_stop(vq);
 	mutex_unlock(&vq->mutex);
-	/* Handlers queued before the stop see !started and leave the ring be. */
 	kvhost_vq_flush(vq);
 }
 
@@ -409,7 +462,7 @@ static int kvhost_vring_set_num(struct kvhost_virtqueue *vq, void __user *argp)
 
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
-	if (kvhost_vq_running(vq))
+	if (vq->started)
 		return -EBUSY;
 	if (!s.num || s.num > KVHOST_VRING_NUM_MAX || (s.num & (s.num - 1)))
 		return -EINVAL;
@@ -423,13 +476,13 @@ static int kvhost_vring_set_base(struct kvhost_virtqueue *vq, void __user *argp)
 
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
-	if (kvhost_vq_running(vq))
+	if (vq->started)
 		return -EBUSY;
 	if (s.num > 0xffff)
 		return -EINVAL;
 	vq->ring.last_avail_idx = s.num;
 	vq->ring.avail_idx = s.num;
-	return kvhost_vq_try_start(vq);
+	return 0;
 }
 
 static int kvhost_vring_get_base(struct kvhost_virtqueue *vq, void __user *argp)
@@ -440,6 +493,14 @@ static int kvhost_vring_get_base(struct kvhost_virtqueue *vq, void __user *argp)
 	if (copy_to_user(argp, &s, sizeof(s)))
 		return -EFAULT;
 	return 0;
+}
+
+static bool kvhost_vring_addr_same(const struct vhost_vring_addr *a,
+				   const struct vhost_vring_addr *b)
+{
+	return a->desc_user_addr == b->desc_user_addr &&
+	       a->avail_user_addr == b->avail_user_addr &&
+	       a->used_user_addr == b->used_user_addr;
 }
 
 static int kvhost_vring_set_addr(struct kvhost_virtqueue *vq, void __user *argp)
@@ -454,22 +515,29 @@ static int kvhost_vring_set_addr(struct kvhost_virtqueue *vq, void __user *argp)
 	/* Dirty logging is not offered (VHOST_F_LOG_ALL): no log address. */
 	if (a.flags & (1U << VHOST_VRING_F_LOG))
 		return -EOPNOTSUPP;
-	if (kvhost_vq_running(vq))
-		return -EBUSY;
-	if (!vq->ring.num)
-		return -EINVAL;
-	ret = kvhost_check_ring_addr(vq, &a);
+	/*
+	 * A running ring keeps its addresses; the same ones again are fine
+	 * (QEMU re-sends them to switch dirty logging on a running ring).
+	 */
+	if (vq->started)
+		return kvhost_vring_addr_same(&a, &vq->addr) ? 0 : -EBUSY;
+	/* Before SET_VRING_NUM only the alignment can be checked; all at start. */
+	if (vq->ring.num)
+		ret = kvhost_check_ring_addr(vq, &a);
+	else
+		ret = kvhost_check_ring_align(&a);
 	if (ret)
 		return ret;
 	vq->addr = a;
 	vq->addr_set = true;
-	return kvhost_vq_try_start(vq);
+	return 0;
 }
 
 static int kvhost_vring_set_kick(struct kvhost_virtqueue *vq, void __user *argp)
 {
 	struct vhost_vring_file f;
 	struct file *file = NULL;
+	int ret = 0;
 
 	if (copy_from_user(&f, argp, sizeof(f)))
 		return -EFAULT;
@@ -478,12 +546,17 @@ static int kvhost_vring_set_kick(struct kvhost_virtqueue *vq, void __user *argp)
 		if (IS_ERR(file))
 			return PTR_ERR(file);
 	}
+	/* A running ring moves to the new eventfd; the ring itself is untouched. */
 	kvhost_poll_stop(&vq->kick_poll);
-	vq->started = false;
 	if (vq->kick)
 		fput(vq->kick);
 	vq->kick = file;
-	return kvhost_vq_try_start(vq);
+	if (vq->started && file && !kvhost_vq_broken(vq)) {
+		ret = kvhost_poll_start(&vq->kick_poll, file);
+		/* A kick sent while no eventfd was watched is not lost. */
+		kvhost_poll_queue(&vq->kick_poll);
+	}
+	return ret;
 }
 
 static int kvhost_eventfd_from_user(void __user *argp, struct eventfd_ctx **ctx)
@@ -501,6 +574,22 @@ static int kvhost_eventfd_from_user(void __user *argp, struct eventfd_ctx **ctx)
 	if (*ctx)
 		eventfd_ctx_put(*ctx);
 	*ctx = new;
+	return 0;
+}
+
+static int kvhost_vring_set_call(struct kvhost_virtqueue *vq, void __user *argp)
+{
+	int ret = kvhost_eventfd_from_user(argp, &vq->call_ctx);
+
+	if (ret)
+		return ret;
+	/*
+	 * Used buffers published while no eventfd was bound were never
+	 * decided on (see kvhost_vq_flush_used()): decide now, so a driver
+	 * waiting for them is told without needing more traffic.
+	 */
+	if (vq->started && vq->call_ctx)
+		kvhost_vq_signal(vq);
 	return 0;
 }
 
@@ -636,7 +725,7 @@ long kvhost_vring_ioctl(struct kvhost_dev *dev, unsigned int ioctl,
 		return kvhost_vring_worker_ioctl(vq, ioctl, argp);
 	case VHOST_GET_VRING_BASE:
 		/* Stops the ring: the value returned is where it stopped. */
-		kvhost_vq_stop(vq);
+		kvhost_vq_halt(vq);
 		break;
 	}
 
@@ -658,7 +747,7 @@ long kvhost_vring_ioctl(struct kvhost_dev *dev, unsigned int ioctl,
 		ret = kvhost_vring_set_kick(vq, argp);
 		break;
 	case VHOST_SET_VRING_CALL:
-		ret = kvhost_eventfd_from_user(argp, &vq->call_ctx);
+		ret = kvhost_vring_set_call(vq, argp);
 		break;
 	case VHOST_SET_VRING_ERR:
 		ret = kvhost_vring_set_err(vq, argp);
@@ -833,7 +922,7 @@ static long kvhost_dev_set_mem_table(struct kvhost_dev *dev, void __user *argp)
 }
 
 /**
- * kvhost_dev_stop() - stop watching every queue's kicks and let handlers finish
+ * kvhost_dev_stop() - stop every queue and let handlers finish
  * @dev:	the device
  *
  * The backend detaches itself after this, then calls kvhost_dev_cleanup().
@@ -846,7 +935,7 @@ void kvhost_dev_stop(struct kvhost_dev *dev)
 	lockdep_assert_held(&dev->mutex);
 	for (i = 0; i < dev->nvqs; i++) {
 		mutex_lock(&dev->vqs[i]->mutex);
-		kvhost_poll_stop(&dev->vqs[i]->kick_poll);
+		kvhost_vq_stop(dev->vqs[i]);
 		mutex_unlock(&dev->vqs[i]->mutex);
 	}
 	kvhost_dev_flush(dev);
@@ -987,6 +1076,7 @@ int kvhost_dev_init(struct kvhost_dev *dev, struct kvhost_virtqueue **vqs,
 	dev->mm = NULL;
 	dev->mt = NULL;
 	xa_init_flags(&dev->workers, XA_FLAGS_ALLOC);
+	dev->nworkers = 0;
 	dev->budget_descs = READ_ONCE(budget_descs) ?: 1;
 	dev->budget_bytes = READ_ONCE(budget_bytes) ?: 1;
 

@@ -19,6 +19,7 @@
 #define KVHOST_VHOST_H
 
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/mutex.h>
 #include <linux/llist.h>
 #include <linux/poll.h>
@@ -47,7 +48,8 @@ struct kvhost_work {
 
 /*
  * A worker: one kernel thread running in the owner's mm and cgroups.  A
- * device starts with one; VHOST_NEW_WORKER adds more and
+ * device starts with one; VHOST_NEW_WORKER adds more (at most one per
+ * queue, within the owner's RLIMIT_NPROC and pids.max) and
  * VHOST_ATTACH_VRING_WORKER moves a queue onto one, so one device can use
  * several CPUs.
  */
@@ -56,6 +58,7 @@ struct kvhost_worker {
 	struct llist_head work_list;
 	struct kvhost_dev *dev;
 	u32 id;
+	kuid_t uid;		/* user charged for it (RLIMIT_NPROC) */
 	/* Queues attached; guarded by dev->mutex. */
 	unsigned int attached;
 };
@@ -95,9 +98,14 @@ struct kvhost_virtqueue {
 	/* Guards everything below; the worker holds it while it serves the queue. */
 	struct mutex mutex;
 	struct kvhost_vring ring;
+	/*
+	 * Ring configuration (SET_VRING_NUM/ADDR/BASE) is only stored while
+	 * the ring is stopped and takes effect at kvhost_vq_start(): the
+	 * ring in use and the one configured can never differ.
+	 */
 	struct vhost_vring_addr addr;
 	bool addr_set;
-	bool started;		/* kick polled, ring state loaded from memory */
+	bool started;		/* between kvhost_vq_start() and a stop */
 	struct file *kick;
 	struct eventfd_ctx *call_ctx;
 	struct eventfd_ctx *error_ctx;
@@ -119,6 +127,7 @@ struct kvhost_dev {
 	u64 acked_backend_features;
 	struct kvhost_memtable *mt;
 	struct xarray workers;		/* id -> struct kvhost_worker */
+	unsigned int nworkers;		/* entries in @workers */
 	/* Per handler run: descriptors and bytes before the worker yields. */
 	unsigned int budget_descs;
 	unsigned int budget_bytes;
@@ -162,6 +171,15 @@ void kvhost_poll_init(struct kvhost_poll *poll, kvhost_work_fn_t fn,
 int kvhost_poll_start(struct kvhost_poll *poll, struct file *file);
 void kvhost_poll_stop(struct kvhost_poll *poll);
 void kvhost_poll_queue(struct kvhost_poll *poll);
+
+/*
+ * Ring life cycle, for backends; caller holds vq->mutex.  A backend starts
+ * a queue when it can serve it (vhost-net: at VHOST_NET_SET_BACKEND) and
+ * stops it when it detaches; VHOST_GET_VRING_BASE also stops it.  Only a
+ * stopped queue takes SET_VRING_NUM, SET_VRING_ADDR and SET_VRING_BASE.
+ */
+int kvhost_vq_start(struct kvhost_virtqueue *vq);
+void kvhost_vq_stop(struct kvhost_virtqueue *vq);
 
 /* Ring access for handlers; caller holds vq->mutex. */
 int kvhost_vq_pop(struct kvhost_virtqueue *vq, struct iovec *iov,

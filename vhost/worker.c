@@ -14,8 +14,18 @@
 #include <linux/cgroup.h>
 #include <linux/slab.h>
 #include <linux/completion.h>
+#include <linux/cred.h>
+#include <linux/hashtable.h>
+#include <linux/spinlock.h>
+#include <linux/uidgid.h>
 #include "vhost.h"
 #include "internal.h"
+#include "compat.h"
+
+static unsigned int max_workers;
+module_param(max_workers, uint, 0644);
+MODULE_PARM_DESC(max_workers,
+		 "Workers one device may have (0, the default: one per queue; never more)");
 
 /**
  * kvhost_work_init() - prepare a work item
@@ -141,12 +151,102 @@ static int kvhost_worker_fn(void *data)
 	return 0;
 }
 
+/*
+ * Workers are kernel threads, which neither RLIMIT_NPROC nor the pids
+ * cgroup controller refuse, so the limits a thread of the owner would
+ * meet are applied here: a worker is created only if the owner could have
+ * created a thread itself.  RLIMIT_NPROC counts the owner's user's tasks
+ * and, per user, the kvhost workers running on their behalf.
+ */
+struct kvhost_user_workers {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned long count;
+};
+
+static DEFINE_HASHTABLE(kvhost_user_workers, 6);
+static DEFINE_SPINLOCK(kvhost_user_workers_lock);
+
+static struct kvhost_user_workers *kvhost_user_workers_find(kuid_t uid)
+{
+	struct kvhost_user_workers *uw;
+
+	lockdep_assert_held(&kvhost_user_workers_lock);
+	hash_for_each_possible(kvhost_user_workers, uw, node, __kuid_val(uid))
+		if (uid_eq(uw->uid, uid))
+			return uw;
+	return NULL;
+}
+
+/* What fork() exempts from RLIMIT_NPROC. */
+static bool kvhost_nproc_exempt(void)
+{
+	return uid_eq(current_real_cred()->uid, GLOBAL_ROOT_UID) ||
+	       capable(CAP_SYS_RESOURCE) || capable(CAP_SYS_ADMIN);
+}
+
+/* Count one more worker for the caller's user, if RLIMIT_NPROC allows it. */
+static int kvhost_nproc_charge(struct kvhost_worker *worker)
+{
+	struct kvhost_user_workers *uw, *fresh;
+	kuid_t uid = current_real_cred()->uid;
+	unsigned long tasks, limit = rlimit(RLIMIT_NPROC);
+	bool exempt = kvhost_nproc_exempt();
+	int ret = 0;
+
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	if (!fresh)
+		return -ENOMEM;
+	tasks = get_rlimit_value(task_ucounts(current), UCOUNT_RLIMIT_NPROC);
+	spin_lock(&kvhost_user_workers_lock);
+	uw = kvhost_user_workers_find(uid);
+	if (!exempt && tasks + (uw ? uw->count : 0) + 1 > limit) {
+		ret = -EAGAIN;
+		goto unlock;
+	}
+	if (!uw) {
+		uw = fresh;
+		fresh = NULL;
+		uw->uid = uid;
+		hash_add(kvhost_user_workers, &uw->node, __kuid_val(uid));
+	}
+	uw->count++;
+	worker->uid = uid;
+unlock:
+	spin_unlock(&kvhost_user_workers_lock);
+	kfree(fresh);
+	return ret;
+}
+
+static void kvhost_nproc_uncharge(struct kvhost_worker *worker)
+{
+	struct kvhost_user_workers *uw;
+
+	spin_lock(&kvhost_user_workers_lock);
+	uw = kvhost_user_workers_find(worker->uid);
+	if (!WARN_ON_ONCE(!uw) && !--uw->count) {
+		hash_del(&uw->node);
+		kfree(uw);
+	}
+	spin_unlock(&kvhost_user_workers_lock);
+}
+
+/* Workers one device may have: one per queue, or fewer by max_workers. */
+static unsigned int kvhost_dev_max_workers(const struct kvhost_dev *dev)
+{
+	unsigned int limit = READ_ONCE(max_workers);
+
+	return limit ? min_t(unsigned int, limit, dev->nvqs) : dev->nvqs;
+}
+
 /**
  * kvhost_worker_create() - start a worker for the owner of @dev
  * @dev:	device whose dev->mm is already set to the caller's mm
  *
  * Context: process context of the owner, dev->mutex held.
- * Return: the worker, or an ERR_PTR.
+ * Return: the worker, or an ERR_PTR: -ENOSPC if the device has as many
+ * workers as it may, -EAGAIN if the owner's RLIMIT_NPROC or pids cgroup
+ * would not let it create a thread, -ENOMEM.
  */
 struct kvhost_worker *kvhost_worker_create(struct kvhost_dev *dev)
 {
@@ -156,34 +256,48 @@ struct kvhost_worker *kvhost_worker_create(struct kvhost_dev *dev)
 	int ret;
 
 	lockdep_assert_held(&dev->mutex);
+	if (dev->nworkers >= kvhost_dev_max_workers(dev))
+		return ERR_PTR(-ENOSPC);
 	worker = kzalloc(sizeof(*worker), GFP_KERNEL_ACCOUNT);
 	if (!worker)
 		return ERR_PTR(-ENOMEM);
 	worker->dev = dev;
 	init_llist_head(&worker->work_list);
+	ret = kvhost_nproc_charge(worker);
+	if (ret)
+		goto free_worker;
 
 	task = kthread_create(kvhost_worker_fn, worker, "kvhost-%d",
 			      task_pid_nr(current));
 	if (IS_ERR(task)) {
 		ret = PTR_ERR(task);
-		goto free_worker;
+		goto uncharge_nproc;
 	}
 	worker->task = task;
 
 	ret = cgroup_attach_task_all(current, task);
 	if (ret)
 		goto stop_task;
+	/* Attaching charged the owner's pids cgroup, past pids.max if need be. */
+	if (kvhost_pids_over_limit(task)) {
+		ret = -EAGAIN;
+		goto stop_task;
+	}
 
 	ret = xa_alloc(&dev->workers, &id, worker, xa_limit_32b, GFP_KERNEL);
 	if (ret)
 		goto stop_task;
 	worker->id = id;
+	dev->nworkers++;
 
 	wake_up_process(task);
 	return worker;
 
 stop_task:
+	/* The thread exits without running a work: its pids charge goes too. */
 	kthread_stop(task);
+uncharge_nproc:
+	kvhost_nproc_uncharge(worker);
 free_worker:
 	kfree(worker);
 	return ERR_PTR(ret);
@@ -201,7 +315,9 @@ void kvhost_worker_destroy(struct kvhost_worker *worker)
 	lockdep_assert_held(&dev->mutex);
 	WARN_ON_ONCE(worker->attached);
 	xa_erase(&dev->workers, worker->id);
+	dev->nworkers--;
 	kthread_stop(worker->task);
+	kvhost_nproc_uncharge(worker);
 	kfree(worker);
 }
 

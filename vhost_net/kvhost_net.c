@@ -532,7 +532,7 @@ static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 	struct kvhost_virtqueue *vq = &q->vq;
 	struct kvhost_net_busy busy = {};
 	struct kvhost_chain chain;
-	unsigned int pkts = 0;
+	unsigned int pkts = 0, retries = 0;
 	struct socket *sock;
 	u64 bytes = 0;
 	bool batch;
@@ -559,11 +559,17 @@ static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 			kvhost_net_tx_send_batch(q, sock);
 			if (kvhost_net_busy_spin(vq, &busy))
 				continue;
-			if (kvhost_vq_enable_notify(vq)) {
-				kvhost_vq_disable_notify(vq);
-				continue;
-			}
-			break;
+			if (!kvhost_vq_enable_notify(vq))
+				break;
+			kvhost_vq_disable_notify(vq);
+			/*
+			 * Buffers arrived meanwhile: look again, but a look
+			 * costs budget like a frame, so a driver racing
+			 * avail->idx cannot keep the run going.
+			 */
+			if (kvhost_vq_budget_spent(vq, pkts + ++retries, bytes))
+				break;
+			continue;
 		}
 		if (chain.in_num) {
 			/* TX buffers are device-readable only. */
@@ -584,7 +590,7 @@ static void kvhost_net_tx_run(struct kvhost_net_queue *q, bool kick)
 			break;
 		pkts++;
 		bytes += chain.out_len;
-		if (kvhost_vq_budget_spent(vq, pkts, bytes))
+		if (kvhost_vq_budget_spent(vq, pkts + retries, bytes))
 			break;
 		/*
 		 * Give room back while we go on, so the driver refills
@@ -844,7 +850,7 @@ static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
 {
 	struct kvhost_virtqueue *vq = &q->vq;
 	struct kvhost_net_busy busy = {};
-	unsigned int pkts = 0, unflushed = 0, nsegs;
+	unsigned int pkts = 0, retries = 0, unflushed = 0, nsegs;
 	bool rearm = false;
 	struct socket *sock;
 	u64 bytes = 0;
@@ -869,7 +875,18 @@ static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
 			break;
 		}
 		if (len < 0) {
-			/* The socket failed to tell: counted, then asked again. */
+			/*
+			 * The socket cannot give us its head frame.  A socket
+			 * error is reported once and the next look succeeds;
+			 * a frame it cannot describe in the vnet header (UDP
+			 * GSO on 6.1, UFO on 6.12) fails every look: it is
+			 * taken off the socket and counted, and RX goes on.
+			 */
+			if (kvhost_net_rx_peek(q, sock) < 0) {
+				kvhost_net_rx_discard(q, sock);
+				q->drops++;
+				q->rejected++;
+			}
 			len = 0;
 		} else {
 			ret = kvhost_net_rx_gather(q, (u64)len + q->vhost_hlen,
@@ -879,11 +896,13 @@ static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
 				if (kvhost_net_busy_spin(vq, &busy))
 					continue;
 				/* Ask for a kick; buffers added meanwhile: look again now. */
-				if (kvhost_vq_enable_notify(vq)) {
-					kvhost_vq_disable_notify(vq);
-					continue;
-				}
-				break;
+				if (!kvhost_vq_enable_notify(vq))
+					break;
+				kvhost_vq_disable_notify(vq);
+				/* Each look costs budget: trickled buffers cannot stretch the run. */
+				if (kvhost_vq_budget_spent(vq, pkts + ++retries, bytes))
+					break;
+				continue;
 			}
 			if (ret == -EMSGSIZE) {
 				kvhost_net_rx_discard(q, sock);
@@ -898,7 +917,7 @@ static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
 		/* Dropped frames count too: tiny buffers cannot make us spin. */
 		pkts++;
 		bytes += len;
-		if (kvhost_vq_budget_spent(vq, pkts, bytes))
+		if (kvhost_vq_budget_spent(vq, pkts + retries, bytes))
 			break;
 		/*
 		 * Buffers, not frames, decide: a ring holds few big merged
@@ -980,8 +999,8 @@ static struct socket *kvhost_net_backend_socket(struct file *file,
 }
 
 /*
- * Take the backend off a queue.  Once this returns no handler starts on
- * the old socket; one already queued finds no backend.
+ * Take the backend off a queue and stop the ring.  Once this returns no
+ * handler starts on the old socket; one already queued finds no backend.
  * Return: the old file, for the caller to put after a flush.
  */
 static struct file *kvhost_net_detach(struct kvhost_net_queue *q)
@@ -989,6 +1008,7 @@ static struct file *kvhost_net_detach(struct kvhost_net_queue *q)
 	struct file *old;
 
 	mutex_lock(&q->vq.mutex);
+	kvhost_vq_stop(&q->vq);
 	kvhost_poll_stop(&q->sock_poll);
 	/* Frames taken off the queue go back to it, in order. */
 	kvhost_net_rx_unbatch(q);
@@ -999,6 +1019,45 @@ static struct file *kvhost_net_detach(struct kvhost_net_queue *q)
 	q->file = NULL;
 	mutex_unlock(&q->vq.mutex);
 	return old;
+}
+
+/*
+ * Put @file on a detached queue and start the ring, as in-tree vhost-net
+ * first touches the ring at SET_BACKEND.  On failure the queue stays
+ * detached and @file is the caller's to put.
+ */
+static int kvhost_net_attach(struct kvhost_net_queue *q, struct file *file,
+			     struct socket *sock, struct ptr_ring *ring)
+{
+	int ret;
+
+	mutex_lock(&q->vq.mutex);
+	q->file = file;
+	q->vq.private_data = sock;
+	q->tx_can_batch = ring != NULL;
+	/* The RX batch needs its array; the TX queue has none. */
+	q->rx_ring = q->rx_batch ? ring : NULL;
+	/* Serves what is pending; RX arms its socket poll once drained. */
+	ret = kvhost_vq_start(&q->vq);
+	if (ret) {
+		q->rx_ring = NULL;
+		q->tx_can_batch = false;
+		q->vq.private_data = NULL;
+		q->file = NULL;
+	}
+	mutex_unlock(&q->vq.mutex);
+	return ret;
+}
+
+/* Whether @file already serves a started ring on @q. */
+static bool kvhost_net_attached(struct kvhost_net_queue *q, struct file *file)
+{
+	bool same;
+
+	mutex_lock(&q->vq.mutex);
+	same = file && file == q->file && q->vq.started;
+	mutex_unlock(&q->vq.mutex);
+	return same;
 }
 
 static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
@@ -1029,8 +1088,11 @@ static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
 			goto put_file;
 		}
 	}
-	/* q->file only changes under dev.mutex, which we hold. */
-	if (file && file == q->file) {
+	/*
+	 * The same backend on a running ring changes nothing; on a ring
+	 * stopped by GET_VRING_BASE it restarts it with what was set since.
+	 */
+	if (kvhost_net_attached(q, file)) {
 		ret = 0;
 		goto put_file;
 	}
@@ -1038,23 +1100,18 @@ static long kvhost_net_set_backend(struct kvhost_net *n, void __user *argp)
 	/* Stop, flush, swap, restart. */
 	old = kvhost_net_detach(q);
 	kvhost_vq_flush(&q->vq);
-	if (file) {
-		mutex_lock(&q->vq.mutex);
-		q->file = file;
-		q->vq.private_data = sock;
-		q->tx_can_batch = ring != NULL;
-		/* The RX batch needs its array; the TX queue has none. */
-		q->rx_ring = q->rx_batch ? ring : NULL;
-		mutex_unlock(&q->vq.mutex);
-		/* Serve what is pending; RX arms its socket poll when drained. */
-		kvhost_poll_queue(&q->vq.kick_poll);
-	}
 	if (old)
 		fput(old);
+	if (file) {
+		ret = kvhost_net_attach(q, file, sock, ring);
+		if (ret)
+			goto put_file;
+	}
 	return 0;
 
 put_file:
-	fput(file);
+	if (file)
+		fput(file);
 	return ret;
 }
 

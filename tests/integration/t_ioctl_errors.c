@@ -324,9 +324,19 @@ static void test_busy(struct env *e)
 	vdrv_ring_set_base(&e->ring[1], 0);
 	tap_errno(kvdev_setup_vq(d, 1, &e->ring[1]), 0, "set up vq 1");
 	tap_errno(kvdev_test_run(d, 1), 0, "KVHOST_TEST_RUN(1)");
-	tap_errno(kvdev_set_vring_num(d, 0, NUM), EBUSY,
+	tap_errno(kvdev_set_vring_num(d, 1, NUM), EBUSY,
 		  "SET_VRING_NUM while running");
+	tap_errno(kvdev_set_vring_base(d, 1, 0), EBUSY,
+		  "SET_VRING_BASE while running");
+	tap_errno(kvdev_set_vring_addr_raw(d, 1, e->ring[0].desc_gpa,
+					   e->ring[0].avail_gpa,
+					   e->ring[0].used_gpa, 0),
+		  EBUSY, "SET_VRING_ADDR of other addresses while running");
+	tap_errno(kvdev_set_vring_addr(d, 1, &e->ring[1]), 0,
+		  "SET_VRING_ADDR of the same addresses while running");
 	tap_errno(kvdev_test_run(d, 0), 0, "KVHOST_TEST_RUN(0)");
+	tap_errno(kvdev_set_vring_num(d, 1, NUM), 0,
+		  "SET_VRING_NUM once stopped");
 }
 
 int main(void)

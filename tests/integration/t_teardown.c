@@ -224,8 +224,13 @@ static void stop_restart(uint16_t base)
 		ret = kvdev_set_vring_base(&t.dev, qi, b[qi]);
 		tap_is(ret, 0, "%s: SET_VRING_BASE vq %u", what, qi);
 		ret = kvdev_set_vring_kick(&t.dev, qi);
-		tap_is(ret, 0, "%s: SET_VRING_KICK vq %u restarts", what, qi);
+		tap_is(ret, 0, "%s: SET_VRING_KICK vq %u", what, qi);
 	}
+	usleep(100000);
+	tap_is(vdrv_raw_used_idx(&t.q[0].ring), (uint16_t)(base + n),
+	       "%s: configuring a stopped queue does not start it", what);
+	tap_is(kvdev_test_run(&t.dev, 1), 0, "%s: KVHOST_TEST_RUN(1) restarts",
+	       what);
 	kvdev_kick(&t.dev, 0);
 	ret = tdev_drain(&t, 0);
 	if (!tap_ok(!ret, "%s: buffers posted while stopped complete", what))

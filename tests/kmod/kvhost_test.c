@@ -18,6 +18,12 @@
 #include "vhost.h"
 
 #define KVHOST_TEST_CHUNK	256
+/*
+ * Bytes one chain may carry, as a real backend bounds a request (a net
+ * frame, a blk request of seg_max segments): larger chains break the
+ * queue instead of being walked for hours.
+ */
+#define KVHOST_TEST_CHAIN_MAX	(16U << 20)
 
 struct kvhost_test_queue {
 	struct kvhost_virtqueue vq;
@@ -57,6 +63,7 @@ static int kvhost_test_consume(struct kvhost_test_queue *q,
 			q->csum += q->chunk[i];
 		src += n;
 		left -= n;
+		cond_resched();
 	}
 	return 0;
 }
@@ -79,6 +86,7 @@ static int kvhost_test_fill(struct kvhost_test_queue *q,
 		q->pattern_off += n;
 		dst += n;
 		left -= n;
+		cond_resched();
 	}
 	return 0;
 }
@@ -90,8 +98,7 @@ static int kvhost_test_serve_chain(struct kvhost_test_queue *q,
 	unsigned int i;
 	int ret;
 
-	/* The used ring reports written bytes in 32 bits. */
-	if (chain->in_len > U32_MAX)
+	if (chain->out_len + chain->in_len > KVHOST_TEST_CHAIN_MAX)
 		return -E2BIG;
 	for (i = 0; i < chain->out_num; i++) {
 		ret = kvhost_test_consume(q, &iov[i]);
@@ -111,7 +118,7 @@ static void kvhost_test_handle_kick(struct kvhost_work *work)
 	struct kvhost_virtqueue *vq = kvhost_work_to_vq(work);
 	struct kvhost_test_queue *q = to_test_queue(vq);
 	struct kvhost_chain chain;
-	unsigned int descs = 0;
+	unsigned int descs = 0, retries = 0;
 	u64 bytes = 0;
 	int ret;
 
@@ -126,11 +133,13 @@ static void kvhost_test_handle_kick(struct kvhost_work *work)
 		if (ret < 0)
 			break;
 		if (!ret) {
-			if (kvhost_vq_enable_notify(vq)) {
-				kvhost_vq_disable_notify(vq);
-				continue;
-			}
-			break;
+			if (!kvhost_vq_enable_notify(vq))
+				break;
+			kvhost_vq_disable_notify(vq);
+			/* Looking again costs budget, as in the real backends. */
+			if (kvhost_vq_budget_spent(vq, descs + ++retries, bytes))
+				break;
+			continue;
 		}
 		ret = kvhost_test_serve_chain(q, &chain);
 		if (ret) {
@@ -141,7 +150,7 @@ static void kvhost_test_handle_kick(struct kvhost_work *work)
 		q->bytes += chain.out_len + chain.in_len;
 		descs += chain.ndesc;
 		bytes += chain.out_len + chain.in_len;
-		if (kvhost_vq_budget_spent(vq, descs, bytes))
+		if (kvhost_vq_budget_spent(vq, descs + retries, bytes))
 			break;
 	}
 	kvhost_vq_flush_used(vq);
@@ -149,9 +158,14 @@ unlock:
 	mutex_unlock(&vq->mutex);
 }
 
+/*
+ * RUN(1) attaches the backend to every queue and starts those whose ring
+ * is configured (num and address set), as vhost-net's SET_BACKEND would;
+ * a queue configured later starts at the next RUN(1).  RUN(0) detaches.
+ */
 static long kvhost_test_run(struct kvhost_test *t, int __user *argp)
 {
-	int run, i;
+	int run, i, ret = 0;
 
 	if (get_user(run, argp))
 		return -EFAULT;
@@ -159,16 +173,24 @@ static long kvhost_test_run(struct kvhost_test *t, int __user *argp)
 		return -EINVAL;
 	for (i = 0; i < KVHOST_TEST_VQ_MAX; i++) {
 		struct kvhost_virtqueue *vq = &t->queues[i].vq;
+		int err = 0;
 
 		mutex_lock(&vq->mutex);
-		vq->private_data = run ? t : NULL;
+		if (run) {
+			vq->private_data = t;
+			if (vq->ring.num && vq->addr_set)
+				err = kvhost_vq_start(vq);
+		} else {
+			kvhost_vq_stop(vq);
+			vq->private_data = NULL;
+		}
 		mutex_unlock(&vq->mutex);
-		if (run)
-			kvhost_poll_queue(&vq->kick_poll);
-		else
+		if (!run)
 			kvhost_vq_flush(vq);
+		if (err && !ret)
+			ret = err;
 	}
-	return 0;
+	return ret;
 }
 
 static long kvhost_test_get_stats(struct kvhost_test *t, void __user *argp)
@@ -200,6 +222,7 @@ static void kvhost_test_detach(struct kvhost_test *t)
 
 	for (i = 0; i < KVHOST_TEST_VQ_MAX; i++) {
 		mutex_lock(&t->queues[i].vq.mutex);
+		kvhost_vq_stop(&t->queues[i].vq);
 		t->queues[i].vq.private_data = NULL;
 		mutex_unlock(&t->queues[i].vq.mutex);
 	}
