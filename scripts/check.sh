@@ -10,7 +10,7 @@
 #        VM run of tests/vm/in-vm.sh         its TAP + ok - kernel log clean (<rel>, check)
 #   last line: "N passed, N failed[, N skipped]" (tests/tap-summary.sh)
 #
-# Env: KVHOST_VM_TIMEOUT (default 1500 s per VM: tests/e2e boots two nested
+# Env: KVHOST_VM_TIMEOUT (default 2100 s per VM: tests/e2e boots two nested
 # guests), KVHOST_KERNELS (override the kernel list, space separated),
 # KVHOST_SKIP_SPARSE=1; KVHOST_SKIP_E2E=1 and KVHOST_E2E_* reach the VM.
 # Exit status non-zero if anything failed.
@@ -73,7 +73,7 @@ step_kernel() {
 		echo "ok - sparse clean $rel # SKIP module build failed" | emit
 	fi
 	"$top/tests/vm/run-vm.sh" --kernel "$rel" --script "$top/tests/vm/in-vm.sh" \
-		--name check --timeout "${KVHOST_VM_TIMEOUT:-1500}" | emit || true
+		--name check --timeout "${KVHOST_VM_TIMEOUT:-2100}" | emit || true
 }
 
 main() {

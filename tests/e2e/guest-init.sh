@@ -8,13 +8,18 @@
 # to the console as lines starting "E2E ":
 #
 #   E2E init <uptime cs>            userspace reached
+#   E2E boot <1|2>                  which boot this is (see e2e.reboot)
 #   E2E ping <sent> <received>
 #   E2E get <md5|-> <bytes> <cs>    download: checksum, size, centiseconds
 #   E2E put <ok|fail> <cs>          upload of the downloaded file
+#   E2E reboot                      boot 1 of two is done, rebooting
 #   E2E done                        then waits for http://srv/release
 #
 # Parameters on the kernel command line:
 #   e2e.ip=ADDR/PREFIX e2e.srv=ADDR e2e.http=PORT e2e.put=PORT e2e.file=NAME
+#   e2e.reboot=1: after the checks, reboot (QEMU running on) once the
+#   server has http://srv/rebooted, and do them all again; the second
+#   boot, which finds that file, uploads to port put+1 and powers off.
 /bin/busybox --install -s /bin
 export PATH=/bin
 
@@ -89,37 +94,52 @@ do_get() {
 	say "get $sum $size $((t1 - t0))"
 }
 
-do_put() {
+do_put() { # BOOT
 	local t0 t1 res=fail
 	[ -s /tmp/blob ] || { say "put fail 0"; return; }
 	t0=$(now_cs)
-	nc -w 10 "$(param srv)" "$(param put)" </tmp/blob >/dev/null && res=ok
+	nc -w 10 "$(param srv)" "$(($(param put) + $1 - 1))" </tmp/blob >/dev/null && res=ok
 	t1=$(now_cs)
 	say "put $res $((t1 - t0))"
 }
 
-# wait_release: QEMU must keep running until the outer script has read the
-# device's counters; it then serves the file "release" (at most 60 s)
-wait_release() {
+# served NAME: whether the server has the file NAME now
+served() {
+	wget -q -O /dev/null "http://$(param srv):$(param http)/$1" 2>/dev/null
+}
+
+# wait_for NAME: until the server has the file NAME (at most 60 s)
+wait_for() {
 	local i=0
 	while [ $i -lt 60 ]; do
-		wget -q -O /dev/null "http://$(param srv):$(param http)/release" 2>/dev/null && return
+		served "$1" && return
 		sleep 1
 		i=$((i + 1))
 	done
-	say "no release after 60 s"
+	say "no $1 after 60 s"
 }
 
 main() {
+	local boot=1 reboot
 	setup
 	say "init $(now_cs)"
+	reboot=$(param reboot)
 	if net_up; then
+		[ "$reboot" = 1 ] && served rebooted && boot=2
+		say "boot $boot"
 		do_ping
 		do_get
-		do_put
+		do_put $boot
+		if [ "$reboot" = 1 ] && [ $boot = 1 ]; then
+			say "reboot"
+			wait_for rebooted
+			reboot -f
+		fi
 	fi
 	say "done"
-	wait_release
+	# QEMU must keep running until the outer script has read the
+	# device's counters; it then serves the file "release"
+	wait_for release
 	poweroff -f
 }
 

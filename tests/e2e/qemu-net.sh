@@ -9,7 +9,9 @@
 # booted by the VM's qemu-system-x86_64 with
 #     -netdev tap,ifname=kvtap0,vhost=on,vhostfd=5   (fd 5: /dev/kvhost-net)
 # The guest pings 192.168.77.1, downloads a random file from busybox httpd,
-# sends it back to a busybox nc listener and powers off.  Checked: the ping,
+# sends it back to a busybox nc listener and powers off; on kvhost-net it
+# first reboots once (QEMU running on: vhost stopped and started on the new
+# kernel's rings) and does it all again.  Checked: the ping,
 # both checksums (against the file served), QEMU's stderr (it falls back to
 # userspace virtio-net silently but for a warning), and kvhost's own counters
 # (KVHOST_NET_GET_STATS on the very fd QEMU used) must show the traffic.
@@ -151,11 +153,18 @@ setup_net() {
 
 # ------------------------------------------------------------- one guest --
 
-qemu_guest() { # LOG ERR NETDEV: start the inner guest in the background, sets qpid
+qemu_guest() { # LOG ERR NETDEV REBOOT: start the inner guest in the background, sets qpid
 	local append="console=ttyS0 loglevel=6 panic=-1 mitigations=off"
+	local reboot_opt=-no-reboot
 	append+=" e2e.ip=$GUEST_IP e2e.srv=$HOST_IP"
 	append+=" e2e.http=$HTTP_PORT e2e.put=$PUT_PORT e2e.file=blob"
-	qemu-system-x86_64 -accel tcg -nodefaults -no-user-config -nographic -no-reboot \
+	# rebooting: the guest resets and QEMU runs on (stop and start of vhost)
+	if [ "$4" = 1 ]; then
+		append+=" e2e.reboot=1"
+		reboot_opt=
+	fi
+	# shellcheck disable=SC2086
+	qemu-system-x86_64 -accel tcg -nodefaults -no-user-config -nographic $reboot_opt \
 		-m 256 -smp 1 -monitor none -serial "file:$1" \
 		-kernel "$kdir/boot/vmlinuz-$rel" -initrd "$WORK/initrd.gz" -append "$append" \
 		-netdev "$3" -device virtio-net-pci,netdev=n0,romfile= \
@@ -164,9 +173,14 @@ qemu_guest() { # LOG ERR NETDEV: start the inner guest in the background, sets q
 	pids+=("$qpid")
 }
 
-# guest_line LOG WORD: the last "E2E WORD ..." console line, without prefix
+# guest_line LOG WORD [first|last]: an "E2E WORD ..." console line, without
+# prefix (the last one unless told)
 guest_line() {
-	tr -d '\r' <"$1" | sed -n "s/^E2E $2 //p" | tail -n1
+	if [ "${3:-last}" = first ]; then
+		tr -d '\r' <"$1" | sed -n "s/^E2E $2 //p" | head -n1
+	else
+		tr -d '\r' <"$1" | sed -n "s/^E2E $2 //p" | tail -n1
+	fi
 }
 
 # wait_line LOG WORD DEADLINE_MS: until the line appears, QEMU exits or time is up
@@ -230,19 +244,52 @@ check_stats() {
 	ok "kvhost-net: rx $(stat_of "$s" rx_packets) / tx $(stat_of "$s" tx_packets) packets counted ($rel)"
 }
 
-# run_guest LABEL DEVICE: one inner guest; DEVICE is opened as vhostfd, or
-# empty to let QEMU open /dev/vhost-net itself.  Reports its TAP lines.
-run_guest() {
-	local label=$1 dev=$2 log=$WORK/$1.console err=$WORK/$1.stderr up=$WORK/$1.up
-	local netdev="tap,id=n0,ifname=$TAP_IF,script=no,downscript=no,vhost=on"
-	local t0 t_init=0 rc fds='' line stats='' sum size cs
-	: >"$log"
+# check_boot LABEL LOG UPFILE first|last: the data checks of one boot
+check_boot() {
+	local label=$1 log=$2 up=$3 which=$4 line sum size cs
+	line=$(guest_line "$log" ping "$which")
+	check "$(status [ "$line" = "3 3" ])" "$label: QEMU guest ping" "sent/received: ${line:-none}"
+
+	line=$(guest_line "$log" get "$which")
+	read -r sum size cs <<<"${line:-- 0 0}"
+	check "$(status [ "$sum:$size" = "$want_md5:$((MIB << 20))" ])" \
+		"$label: $MIB MiB transfer checksum" "guest got $size bytes md5 $sum, served md5 $want_md5"
+	get_cs[$label]=$cs
+
+	line=$(guest_line "$log" put "$which")
+	sum=$(md5sum <"$up" | cut -d' ' -f1)
+	check "$(status [ "$sum" = "$want_md5" ])" "$label: $MIB MiB upload checksum" \
+		"guest reports '${line:-none}', received $(wc -c <"$up") bytes md5 $sum"
+	read -r _ cs <<<"${line:-x 0}"
+	put_cs[$label]=$cs
+}
+
+# put_listener PORT FILE: receive one upload into FILE; sets ncpid
+put_listener() {
 	# the listener's stdin must never end: on EOF busybox nc shuts its
 	# sending side, and the guest's nc quits as soon as it sees that
 	[ -p "$WORK/hold" ] || mkfifo "$WORK/hold"
-	busybox nc -l -p "$PUT_PORT" <>"$WORK/hold" >"$up" &
-	local ncpid=$!
+	busybox nc -l -p "$1" <>"$WORK/hold" >"$2" &
+	ncpid=$!
 	pids+=("$ncpid")
+}
+
+# run_guest LABEL DEVICE [REBOOT]: one inner guest; DEVICE is opened as
+# vhostfd, or empty to let QEMU open /dev/vhost-net itself.  REBOOT=1: the
+# guest reboots once with QEMU running on and does every check again.
+# Reports its TAP lines.
+run_guest() {
+	local label=$1 dev=$2 reboot=${3:-0} log=$WORK/$1.console err=$WORK/$1.stderr
+	local up=$WORK/$1.up up2=$WORK/$1.up2
+	local netdev="tap,id=n0,ifname=$TAP_IF,script=no,downscript=no,vhost=on"
+	local t0 t_init=0 rc fds='' line stats='' ncpid nc2pid=''
+	: >"$log"
+	put_listener "$PUT_PORT" "$up"
+	local nc1pid=$ncpid
+	if [ "$reboot" = 1 ]; then
+		put_listener "$((PUT_PORT + 1))" "$up2"
+		nc2pid=$ncpid
+	fi
 	if [ -n "$dev" ]; then
 		if ! exec 5<>"$dev"; then
 			not_ok "$label: open $dev ($rel)"
@@ -250,12 +297,12 @@ run_guest() {
 		fi
 		netdev+=",vhostfd=$VHOSTFD"
 	fi
-	diag "$label: -netdev $netdev"
-	rm -f "$WORK/www/release"
+	diag "$label: -netdev $netdev${reboot:+ (reboot=$reboot)}"
+	rm -f "$WORK/www/release" "$WORK/www/rebooted"
 	local attempt
 	for attempt in 1 2; do
 		t0=$(now_ms)
-		qemu_guest "$log" "$err" "$netdev"
+		qemu_guest "$log" "$err" "$netdev" "$reboot"
 		rc=0; wait_line "$log" init "$((t0 + BOOT_TIMEOUT * 1000))" || rc=$?
 		# The nested guest's kernel panicking before its init ran is not
 		# the device's doing (vhost starts with the virtio-net driver,
@@ -277,7 +324,13 @@ run_guest() {
 		t_init=$(($(now_ms) - t0))
 		diag "$label: inner guest reached init after $(secs "$t_init") s"
 		fds=$(qemu_vhost_fds)
-		wait_line "$log" "done" "$(($(now_ms) + RUN_TIMEOUT * 1000))" || rc=$?
+		if [ "$reboot" = 1 ]; then
+			wait_line "$log" "reboot" "$(($(now_ms) + RUN_TIMEOUT * 1000))" || rc=$?
+			diag "$label: first boot done after $(secs $(($(now_ms) - t0))) s, guest reboots"
+			touch "$WORK/www/rebooted"
+		fi
+		[ "$rc" != 0 ] ||
+			wait_line "$log" "done" "$(($(now_ms) + (BOOT_TIMEOUT * reboot + RUN_TIMEOUT) * 1000))" || rc=$?
 	fi
 	# the guest waits for "release": QEMU still runs, so its open files
 	# and (kvhost) the counters of the file it shares with our fd 5 are live
@@ -291,7 +344,7 @@ run_guest() {
 		diag "$label: counters after QEMU exited: $(read_stats)"
 		exec 5>&-
 	fi
-	kill "$ncpid" 2>/dev/null || true
+	kill "$nc1pid" $nc2pid 2>/dev/null || true
 
 	case $rc in
 	0) ok "$label: QEMU guest booted and ran ($rel)" ;;
@@ -302,21 +355,15 @@ run_guest() {
 	esac
 	sed 's/^/#   qemu: /' "$err" | head -n 10
 
-	line=$(guest_line "$log" ping)
-	check "$(status [ "$line" = "3 3" ])" "$label: QEMU guest ping" "sent/received: ${line:-none}"
-
-	line=$(guest_line "$log" get)
-	read -r sum size cs <<<"${line:-- 0 0}"
-	check "$(status [ "$sum:$size" = "$want_md5:$((MIB << 20))" ])" \
-		"$label: $MIB MiB transfer checksum" "guest got $size bytes md5 $sum, served md5 $want_md5"
-	get_cs[$label]=$cs
-
-	line=$(guest_line "$log" put)
-	sum=$(md5sum <"$up" | cut -d' ' -f1)
-	check "$(status [ "$sum" = "$want_md5" ])" "$label: $MIB MiB upload checksum" \
-		"guest reports '${line:-none}', received $(wc -c <"$up") bytes md5 $sum"
-	read -r _ cs <<<"${line:-x 0}"
-	put_cs[$label]=$cs
+	if [ "$reboot" = 1 ]; then
+		check_boot "$label" "$log" "$up" first
+		line=$(guest_line "$log" boot)
+		check "$(status [ "$line" = 2 ])" "$label: guest rebooted with QEMU running on" \
+			"last boot seen: ${line:-none}"
+		check_boot "$label after reboot" "$log" "$up2" last
+	else
+		check_boot "$label" "$log" "$up" last
+	fi
 
 	local want_fd=${dev:-/dev/vhost-net}
 	line=$(grep -i 'vhost' "$err" | head -n1 || true)
@@ -335,7 +382,7 @@ run_tests() {
 	make_blob
 	build_initrd || return 1
 	setup_net
-	run_guest kvhost-net "$KVHOST_DEV"
+	run_guest kvhost-net "$KVHOST_DEV" 1
 	if [ "$REFERENCE" = 1 ]; then
 		run_guest vhost-net ""
 	else
