@@ -878,9 +878,9 @@ static void kvhost_net_rx_run(struct kvhost_net_queue *q, bool kick)
 			/*
 			 * The socket cannot give us its head frame.  A socket
 			 * error is reported once and the next look succeeds;
-			 * a frame it cannot describe in the vnet header (UDP
-			 * GSO on 6.1, UFO on 6.12) fails every look: it is
-			 * taken off the socket and counted, and RX goes on.
+			 * a frame it cannot describe in the vnet header (UFO,
+			 * and UDP GSO on 6.1) fails every look: it is taken
+			 * off the socket and counted, and RX goes on.
 			 */
 			if (kvhost_net_rx_peek(q, sock) < 0) {
 				kvhost_net_rx_discard(q, sock);

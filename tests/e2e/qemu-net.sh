@@ -297,7 +297,7 @@ run_guest() {
 		fi
 		netdev+=",vhostfd=$VHOSTFD"
 	fi
-	diag "$label: -netdev $netdev${reboot:+ (reboot=$reboot)}"
+	diag "$label: -netdev $netdev$([ "$reboot" = 1 ] && echo ", rebooting once")"
 	rm -f "$WORK/www/release" "$WORK/www/rebooted"
 	local attempt
 	for attempt in 1 2; do

@@ -60,6 +60,16 @@ static int count_workers(pid_t pid)
 	return n;
 }
 
+/* Workers left once stopped threads are reaped (they linger in /proc briefly). */
+static int workers_gone(pid_t pid)
+{
+	int n, i;
+
+	for (i = 0; (n = count_workers(pid)) > 0 && i < 100; i++)
+		usleep(10000);
+	return n;
+}
+
 static int new_worker(struct kvdev *d)
 {
 	struct vhost_worker_state ws = { 0 };
@@ -86,7 +96,7 @@ static void test_per_device(const char *path)
 		  "%s: FREE_WORKER", path);
 	tap_errno(new_worker(&d), 0, "%s: NEW_WORKER after a free", path);
 	kvdev_close(&d);
-	tap_is(count_workers(getpid()), 0, "%s: close stops them all", path);
+	tap_is(workers_gone(getpid()), 0, "%s: close stops them all", path);
 }
 
 /* What a child that makes workers until refused reports back. */
@@ -157,9 +167,13 @@ static void make_workers(int fd_out, uid_t uid, bool cgroup)
 	}
 	for (i = 0; i < NDEV; i++)
 		kvdev_close(&d[i]);
-	r.left = count_workers(getpid());
-	if (cgroup)
+	r.left = workers_gone(getpid());
+	for (i = 0; cgroup && i < 100; i++) {
 		r.pids_after = read_long(CG_DIR "/pids.current");
+		if (r.pids_after <= 1)
+			break;
+		usleep(10000);
+	}
 	if (write(fd_out, &r, sizeof(r)) != sizeof(r))
 		_exit(5);
 	_exit(0);

