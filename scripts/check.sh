@@ -8,11 +8,17 @@
 #        ok - build modules <rel>
 #        ok - sparse clean <rel>
 #        VM run of tests/vm/in-vm.sh         its TAP + ok - kernel log clean (<rel>, check)
+#   4. the debug kernel (scripts/debug-kernel.sh, built by make deps):
+#        ok - build modules <rel> (gcov-profiled)
+#        VM run of tests/vm/in-vm.sh without the nested-QEMU e2e, with
+#        kmemleak checks; then line coverage per source file
+#        (tests/coverage.sh, a figure, never a failure)
 #   last line: "N passed, N failed[, N skipped]" (tests/tap-summary.sh)
 #
 # Env: KVHOST_VM_TIMEOUT (default 2100 s per VM: tests/e2e boots two nested
 # guests), KVHOST_KERNELS (override the kernel list, space separated),
-# KVHOST_SKIP_SPARSE=1; KVHOST_SKIP_E2E=1 and KVHOST_E2E_* reach the VM.
+# KVHOST_SKIP_SPARSE=1, KVHOST_SKIP_DEBUG=1 (no debug-kernel tier);
+# KVHOST_SKIP_E2E=1 and KVHOST_E2E_* reach the VM.
 # Exit status non-zero if anything failed.
 set -euo pipefail
 
@@ -76,6 +82,30 @@ step_kernel() {
 		--name check --timeout "${KVHOST_VM_TIMEOUT:-2100}" | emit || true
 }
 
+# step_debug_kernel: the integration tier under KASAN, lockdep, kmemleak
+step_debug_kernel() {
+	local rel t0
+	if [ "${KVHOST_SKIP_DEBUG:-0}" = 1 ]; then
+		echo "ok - debug kernel tier # SKIP KVHOST_SKIP_DEBUG=1" | emit
+		return 0
+	fi
+	rel=$("$top/scripts/kernels.sh" debug)
+	if [ -z "$rel" ]; then
+		echo "not ok - debug kernel built (run: make deps)" | emit
+		return 0
+	fi
+	t0=$(date +%s)
+	echo "# debug kernel $rel" | emit
+	step "build modules $rel" "$logs/build-$rel.log" \
+		"$top/scripts/build-modules.sh" "$rel" modules || return 0
+	# The nested guests of the e2e take too long under KASAN (README).
+	KVHOST_SKIP_E2E=1 "$top/tests/vm/run-vm.sh" --kernel "$rel" \
+		--script "$top/tests/vm/in-vm.sh" --name check \
+		--timeout "${KVHOST_DEBUG_VM_TIMEOUT:-2400}" | emit || true
+	"$top/tests/coverage.sh" "$rel" 2>&1 | emit || true
+	echo "# debug kernel tier took $(($(date +%s) - t0))s" | emit
+}
+
 main() {
 	local rel kernels t0
 	t0=$(date +%s)
@@ -87,6 +117,7 @@ main() {
 	for rel in $kernels; do
 		step_kernel "$rel"
 	done
+	step_debug_kernel
 	echo "# make check took $(($(date +%s) - t0))s; TAP in ${tap#"$top"/}"
 	"$top/tests/tap-summary.sh" "$tap"
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install everything kvhost needs to build and test on Debian 12:
 # both kernels' headers, both kernel images (extracted, not installed),
-# QEMU, busybox and the userspace tools.  Idempotent.
+# QEMU, busybox and the userspace tools, and build the debug kernel from
+# Debian's linux-source-6.1 (once per machine).  Idempotent.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${KVHOST_CACHE:=/var/cache/kvhost}"
@@ -27,7 +28,8 @@ sudo_ apt-get update -qq
 sudo_ apt-get install -y -qq --no-install-recommends \
 	build-essential bc kmod cpio busybox-static qemu-system-x86 qemu-utils \
 	sparse clang fio iperf3 xz-utils zstd iproute2 libelf-dev liburing-dev \
-	linux-headers-amd64 >/dev/null
+	linux-headers-amd64 \
+	linux-source-6.1 flex bison libssl-dev dwarves >/dev/null
 
 # The current 6.12 ABI from bookworm-backports (names move with point releases).
 bpo_headers=$(apt-cache depends -t bookworm-backports linux-headers-amd64 2>/dev/null |
@@ -39,3 +41,9 @@ fi
 sudo_ apt-get install -y -qq --no-install-recommends -t bookworm-backports "$bpo_headers" >/dev/null
 
 "$top/scripts/kernels.sh" fetch
+
+# The debug kernel (KASAN, lockdep, kmemleak...): built once per machine,
+# cached under $KVHOST_CACHE/debug/; KVHOST_SKIP_DEBUG=1 skips it.
+if [ "${KVHOST_SKIP_DEBUG:-0}" != 1 ]; then
+	"$top/scripts/debug-kernel.sh" build
+fi

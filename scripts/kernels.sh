@@ -7,11 +7,14 @@
 #                           into $KVHOST_CACHE/kernels/<rel> and run depmod (idempotent)
 #   kernels.sh dir <rel>    the extracted tree of <rel>
 #   kernels.sh kdir <rel>   the kbuild (headers) dir of <rel>
+#   kernels.sh debug        the debug kernel's release (scripts/debug-kernel.sh),
+#                           nothing if it is not built
 #
 # KVHOST_CACHE defaults to /var/cache/kvhost.
 set -euo pipefail
 
 : "${KVHOST_CACHE:=/var/cache/kvhost}"
+top=$(cd "$(dirname "$0")/.." && pwd -P)
 SERIES=("6.1" "6.12")
 
 die() { echo "kernels.sh: $*" >&2; exit 1; }
@@ -43,9 +46,18 @@ cmd_dir() {
 	echo "$KVHOST_CACHE/kernels/$1"
 }
 
+cmd_debug() {
+	"$top/scripts/debug-kernel.sh" rel
+}
+
 cmd_kdir() {
 	[ $# -eq 1 ] || die "usage: kernels.sh kdir <rel>"
 	local d=/usr/src/linux-headers-$1
+	# The debug kernel's modules are built against its own tree.
+	if [ "$1" = "$(cmd_debug)" ]; then
+		"$top/scripts/debug-kernel.sh" kdir
+		return
+	fi
 	[ -f "$d/Makefile" ] || die "headers for $1 not installed: $d"
 	echo "$d"
 }
@@ -107,7 +119,8 @@ main() {
 	fetch) cmd_fetch "$@" ;;
 	dir) cmd_dir "$@" ;;
 	kdir) cmd_kdir "$@" ;;
-	*) die "usage: kernels.sh list | fetch | dir <rel> | kdir <rel>" ;;
+	debug) cmd_debug ;;
+	*) die "usage: kernels.sh list | fetch | dir <rel> | kdir <rel> | debug" ;;
 	esac
 }
 

@@ -11,6 +11,12 @@
 #    /dev/kvhost-net (and on /dev/vhost-net for reference)
 # 5. rmmod the project modules in reverse order, save dmesg to $KVHOST_OUT
 #
+# On a kernel with kmemleak (the debug kernel) every program and the unload
+# are followed by two scans; an unreferenced object allocated from a kvhost
+# module fails the run, with kmemleak's report in the TAP diagnostics.  On
+# a kernel with gcov (CONFIG_GCOV_KERNEL), the modules' coverage data is
+# copied to $KVHOST_OUT/gcov/ before the unload.
+#
 # Env (set by run-vm.sh): KVHOST_KVER KVHOST_TOP KVHOST_OUT KVHOST_KDIR
 # Optional: KVHOST_TEST_TIMEOUT seconds per integration program (default 300),
 #           KVHOST_E2E_TIMEOUT seconds for tests/e2e/qemu-net.sh (default 1500),
@@ -38,6 +44,8 @@ OPTIONAL_DISTRO_MODULES=(veth macvlan macvtap tap)
 
 failures=0
 loaded=()
+KMEMLEAK=/sys/kernel/debug/kmemleak
+GCOV_DIR=/sys/kernel/debug/gcov
 
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
@@ -79,6 +87,46 @@ load_distro_modules() {
 	done
 }
 
+kmemleak_on() { [ -w "$KMEMLEAK" ]; }
+
+# kmemleak_clear: forget what was suspected so far (boot, other programs)
+kmemleak_clear() {
+	kmemleak_on || return 0
+	{ echo scan >"$KMEMLEAK" && echo clear >"$KMEMLEAK"; } 2>/dev/null || true
+}
+
+# kmemleak_check WHAT: two scans (kmemleak needs them); a leaked object with
+# a kvhost module in its backtrace is a failure, reported in full
+kmemleak_check() {
+	local report
+	kmemleak_on || return 0
+	echo scan >"$KMEMLEAK" 2>/dev/null || true
+	sleep 1
+	echo scan >"$KMEMLEAK" 2>/dev/null || true
+	report=$(awk 'BEGIN { RS = "unreferenced object" }
+		NR > 1 && /\[kvhost/ { n++; if (n == 1) first = $0 }
+		END { if (n) printf "%d leaked objects; the first:\nunreferenced object%s", n, first }' \
+		"$KMEMLEAK" 2>/dev/null)
+	if [ -n "$report" ]; then
+		not_ok "kmemleak: nothing of kvhost leaked after $1 ($rel)"
+		echo "$report" | head -n 40 | sed 's/^/#   /'
+	else
+		ok "kmemleak: nothing of kvhost leaked after $1 ($rel)"
+	fi
+	echo clear >"$KMEMLEAK" 2>/dev/null || true
+}
+
+# gcov_save: the modules' coverage counters, before they go with the unload
+gcov_save() {
+	local d
+	[ -d "$GCOV_DIR" ] || return 0
+	d=$(find "$GCOV_DIR" -type d -path "*/build/$rel" 2>/dev/null | head -n1)
+	[ -n "$d" ] || { echo "# gcov: no data for build/$rel"; return 0; }
+	mkdir -p "$out/gcov"
+	(cd "$d" && find . -name '*.gcda' -exec cp --parents {} "$out/gcov/" \;) ||
+		echo "# gcov: copy failed"
+}
+
 # run_program PROG [TIMEOUT [TIER]]: pass its TAP through, count a silent
 # non-zero exit
 run_program() {
@@ -96,6 +144,7 @@ run_program() {
 	fi
 	grep -q '^not ok' "$log" && failures=$((failures + 1))
 	rm -f "$log"
+	kmemleak_check "$name"
 }
 
 run_integration() {
@@ -121,6 +170,7 @@ run_e2e() {
 
 unload_project_modules() {
 	local i m err
+	gcov_save
 	for ((i = ${#loaded[@]} - 1; i >= 0; i--)); do
 		m=${loaded[i]}
 		if err=$(rmmod "$m" 2>&1); then
@@ -136,9 +186,11 @@ main() {
 	[ "$(uname -r)" = "$rel" ] || not_ok "running kernel $(uname -r) is not $rel"
 	load_project_modules
 	load_distro_modules
+	kmemleak_clear
 	run_integration
 	run_e2e
 	unload_project_modules
+	kmemleak_check "rmmod of every module"
 	dmesg >"$out/dmesg.txt" 2>&1
 	[ "$failures" = 0 ]
 }
