@@ -47,7 +47,7 @@ void gnet_close(struct gnet *g)
 }
 
 /* Memory, rings, device set up QEMU-style, backend @fd on both queues. */
-int gnet_open(struct gnet *g, const char *path, const struct gcfg *c, int fd)
+int gnet_guest_init(struct gnet *g, const struct gcfg *c)
 {
 	struct vdrv_ring_opts o = {
 		.num = c->num, .event_idx = c->event_idx, .indirect = c->indirect,
@@ -81,7 +81,17 @@ int gnet_open(struct gnet *g, const char *path, const struct gcfg *c, int fd)
 			return gnet_fail(g, -ENOMEM, "TX buffers");
 		g->tx_free[g->ntx_free++] = i;
 	}
+	return 0;
+}
 
+int gnet_open(struct gnet *g, const char *path, const struct gcfg *c, int fd)
+{
+	unsigned int i, q;
+	int ret;
+
+	ret = gnet_guest_init(g, c);
+	if (ret)
+		return ret;
 	ret = kvdev_open(&g->dev, path, 2);
 	if (ret)
 		return gnet_fail(g, ret, path);

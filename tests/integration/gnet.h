@@ -66,6 +66,8 @@ void gnet_kick(struct gnet *g, unsigned int q);
 /* Put RX buffer @i in the RX ring (not published). */
 int gnet_rx_post(struct gnet *g, unsigned int i);
 void gnet_close(struct gnet *g);
+/* The guest alone: memory, both rings and their buffers, nothing posted. */
+int gnet_guest_init(struct gnet *g, const struct gcfg *c);
 /* Memory, rings, device @path set up QEMU-style, backend @fd on both queues. */
 int gnet_open(struct gnet *g, const char *path, const struct gcfg *c, int fd);
 /* Next used element of queue @q within @timeout_ms; -ETIMEDOUT. */

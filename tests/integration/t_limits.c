@@ -34,30 +34,9 @@
 /* Threads named kvhost-<pid>: the workers of @pid's devices. */
 static int count_workers(pid_t pid)
 {
-	char want[32], path[300], comm[64];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
+	pid_t pids[1];
 
-	snprintf(want, sizeof(want), "kvhost-%d\n", pid);
-	d = opendir("/proc");
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		FILE *f;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, want))
-			n++;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	return kvdev_find_workers(pid, pids, 0);
 }
 
 /* Workers left once stopped threads are reaped (they linger in /proc briefly). */

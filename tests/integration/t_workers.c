@@ -28,33 +28,7 @@ static const enum tdev_chain_kind kinds[TDEV_NQ] = {
 /* Kernel threads named after our pid: the device's workers. */
 static int find_workers(pid_t *pids, int max)
 {
-	char want[32], path[300], comm[64];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	snprintf(want, sizeof(want), "kvhost-%d\n", getpid());
-	d = opendir("/proc");
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		FILE *f;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, want)) {
-			if (n < max)
-				pids[n] = atoi(de->d_name);
-			n++;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	return kvdev_find_workers(getpid(), pids, max);
 }
 
 static int count_workers(void)

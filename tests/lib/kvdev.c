@@ -3,6 +3,8 @@
  * kvdev: vhost-style device set-up and notification.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -339,4 +341,35 @@ int kvdev_test_stats(struct kvdev *d, struct kvhost_test_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	return kvdev_ioctl(d, KVHOST_TEST_GET_STATS, st);
+}
+
+int kvdev_find_workers(pid_t owner, pid_t *pids, int max)
+{
+	char want[32], path[300], comm[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(want, sizeof(want), "kvhost-%d\n", (int)owner);
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, want)) {
+			if (n < max)
+				pids[n] = atoi(de->d_name);
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/vhost.h>
 #include "kvhost.h"
 #include "vring_drv.h"
@@ -90,6 +91,13 @@ int kvdev_wait_eventfd(int fd, int timeout_ms);
 /* /dev/kvhost-test only. */
 int kvdev_test_run(struct kvdev *d, int run);
 int kvdev_test_stats(struct kvdev *d, struct kvhost_test_stats *st);
+
+/*
+ * The worker threads of @owner's devices (kernel threads named
+ * "kvhost-<owner pid>"): up to @max of their pids in @pids.
+ * Return: how many there are, -errno if /proc cannot be read.
+ */
+int kvdev_find_workers(pid_t owner, pid_t *pids, int max);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t kvdev_now_ms(void);
