@@ -98,8 +98,10 @@ step_debug_kernel() {
 	echo "# debug kernel $rel" | emit
 	step "build modules $rel" "$logs/build-$rel.log" \
 		"$top/scripts/build-modules.sh" "$rel" modules || return 0
-	# The nested guests of the e2e take too long under KASAN (README).
-	KVHOST_SKIP_E2E=1 "$top/tests/vm/run-vm.sh" --kernel "$rel" \
+	# The nested guests of the e2e take too long under KASAN (README), and
+	# the in-tree vhost-net reference is not what this tier examines.
+	KVHOST_SKIP_E2E=1 KVHOST_NET_DEV=/dev/kvhost-net \
+		"$top/tests/vm/run-vm.sh" --kernel "$rel" \
 		--script "$top/tests/vm/in-vm.sh" --name check \
 		--timeout "${KVHOST_DEBUG_VM_TIMEOUT:-2400}" | emit || true
 	"$top/tests/coverage.sh" "$rel" 2>&1 | emit || true
@@ -114,8 +116,12 @@ main() {
 	kernels=${KVHOST_KERNELS:-$("$top/scripts/kernels.sh" list)}
 	step_user
 	step_unit
+	# The in-tree vhost-net reference guest of the e2e runs on the first
+	# kernel only: one nested boot less (about 4 minutes) per other kernel.
+	local ref=${KVHOST_E2E_REFERENCE:-1}
 	for rel in $kernels; do
-		step_kernel "$rel"
+		KVHOST_E2E_REFERENCE=$ref step_kernel "$rel"
+		ref=${KVHOST_E2E_REFERENCE:-0}
 	done
 	step_debug_kernel
 	echo "# make check took $(($(date +%s) - t0))s; TAP in ${tap#"$top"/}"

@@ -52,11 +52,13 @@ static int faults_setup(void)
 		{ FI "/failslab/ignore-gfp-wait", "N" },
 		{ FI "/failslab/verbose", "0" },
 		{ FI "/failslab/probability", "0" },
+		{ FI "/failslab/task-filter", "Y" },
 		{ FI "/fail_page_alloc/ignore-gfp-wait", "N" },
 		{ FI "/fail_page_alloc/ignore-gfp-highmem", "N" },
 		{ FI "/fail_page_alloc/min-order", "0" },
 		{ FI "/fail_page_alloc/verbose", "0" },
 		{ FI "/fail_page_alloc/probability", "0" },
+		{ FI "/fail_page_alloc/task-filter", "Y" },
 	};
 	unsigned int i;
 	int ret;
@@ -259,9 +261,16 @@ static int random_faults(bool on)
 	unsigned int i;
 	int ret = 0;
 
+	/*
+	 * The task filter stays on throughout: without it, failures would
+	 * hit every task on the machine.  It goes on before the probability
+	 * and the probability goes off first.
+	 */
 	for (i = 0; i < 2 && !ret; i++) {
+		snprintf(path, sizeof(path), "%s/probability", dirs[i]);
+		ret = on ? 0 : write_str(path, "0");
 		snprintf(path, sizeof(path), "%s/task-filter", dirs[i]);
-		ret = write_str(path, on ? "Y" : "N");
+		ret = ret ?: write_str(path, "Y");
 		snprintf(path, sizeof(path), "%s/times", dirs[i]);
 		ret = ret ?: write_str(path, "-1");
 		snprintf(path, sizeof(path), "%s/interval", dirs[i]);

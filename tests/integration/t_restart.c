@@ -5,8 +5,8 @@
  * other orders a VMM may use.  Runs on /dev/kvhost-net and, for
  * comparison, on the in-tree /dev/vhost-net:
  *
- *   t_restart [DEVICE...]   default: /dev/kvhost-test, /dev/kvhost-net and
- *                           /dev/vhost-net
+ *   t_restart [DEVICE...]   default: /dev/kvhost-test and $KVHOST_NET_DEV,
+ *                           else /dev/kvhost-net and /dev/vhost-net
  *
  * QEMU stops with VHOST_NET_SET_BACKEND -1 and VHOST_GET_VRING_BASE on
  * each queue and starts with SET_VRING_NUM, BASE, ADDR, KICK, CALL, then
@@ -649,6 +649,7 @@ static void run_device(const char *path)
 
 int main(int argc, char **argv)
 {
+	const char *env = getenv("KVHOST_NET_DEV");
 	int i;
 
 	tap_init();
@@ -656,6 +657,9 @@ int main(int argc, char **argv)
 	if (argc > 1) {
 		for (i = 1; i < argc; i++)
 			run_device(argv[i]);
+	} else if (env && *env) {
+		run_test_device();
+		run_device(env);
 	} else {
 		run_test_device();
 		run_device("/dev/kvhost-net");

@@ -16,7 +16,7 @@
 # and a TAP line "ok|not ok - kernel log clean (<rel>, <name>)" printed.
 # Exit status: 0 only if the script exited 0, in time, with a clean kernel log.
 #
-# Env: KVHOST_TEST_TIMEOUT, KVHOST_SKIP_E2E, KVHOST_ONLY, KVHOST_E2E_*, KVHOST_FUZZ_SEED, KVHOST_FUZZ_OPS are passed into the VM
+# Env: KVHOST_TEST_TIMEOUT, KVHOST_SKIP_E2E, KVHOST_ONLY, KVHOST_E2E_*, KVHOST_FUZZ_SEED, KVHOST_FUZZ_OPS, KVHOST_NET_DEV are passed into the VM
 #      (see tests/vm/in-vm.sh, tests/e2e/qemu-net.sh),
 #      KVHOST_CACHE (kernel cache, default /var/cache/kvhost),
 #      KVHOST_VM_CONSOLE=1 also streams the serial console to stderr,
@@ -104,7 +104,7 @@ ENV
 # forward_env: test knobs set on the host, as exports for run.env
 forward_env() {
 	local v
-	for v in $(compgen -v | grep -E '^KVHOST_(TEST_TIMEOUT|SKIP_E2E|ONLY|E2E_[A-Z_]+|FUZZ_SEED|FUZZ_OPS)$' || true); do
+	for v in $(compgen -v | grep -E '^KVHOST_(TEST_TIMEOUT|SKIP_E2E|ONLY|E2E_[A-Z_]+|FUZZ_SEED|FUZZ_OPS|NET_DEV)$' || true); do
 		[[ ${!v} =~ ^[][A-Za-z0-9._+/,@=:*?-]*$ ]] || die "unsupported characters in $v: ${!v}"
 		echo "export $v='${!v}'"
 	done
