@@ -183,13 +183,23 @@ guest_line() {
 	fi
 }
 
-# wait_line LOG WORD DEADLINE_MS: until the line appears, QEMU exits or time is up
+# wait_line LOG WORD DEADLINE_MS: until the line appears (0), QEMU exits (1),
+# time is up (2) or the guest's kernel panics (3: it would reset and boot
+# again unseen when rebooting is allowed)
 wait_line() {
 	while ! tr -d '\r' <"$1" | grep -q "^E2E $2"; do
 		kill -0 "$qpid" 2>/dev/null || return 1
+		grep -q 'Kernel panic' "$1" && return 3
 		[ "$(now_ms)" -lt "$3" ] || return 2
 		sleep 0.5
 	done
+}
+
+# panic_report LOG: the inner kernel's report, from its first line on
+panic_report() {
+	tr -d '\r' <"$1" |
+		sed -n -E '/(BUG:|Oops|general protection|WARNING:|Kernel panic)/,$p' |
+		head -n 40 | sed 's/^/#   console: /'
 }
 
 # stop_qemu DEADLINE_MS: wait for QEMU to power off, kill it when time is up
@@ -307,12 +317,13 @@ run_guest() {
 		# The nested guest's kernel panicking before its init ran is not
 		# the device's doing (vhost starts with the virtio-net driver,
 		# which init loads); TCG inside TCG does that now and then.
-		if [ "$rc" != 1 ] || [ "$attempt" = 2 ] || ! grep -q 'Kernel panic' "$log"; then
+		if [ "$rc" = 0 ] || [ "$attempt" = 2 ] || ! grep -q 'Kernel panic' "$log"; then
 			break
 		fi
 		diag "$label: nested guest kernel panicked before init; booting it once more"
-		tr -d '\r' <"$log" | grep -m 3 -E 'RIP:|Kernel panic' | sed 's/^/#   console: /'
-		stop_qemu "$(($(now_ms) + 30000))"
+		panic_report "$log"
+		stop_qemu "$(now_ms)"   # a guest that may reboot is not waited for
+		cp "$log" "${log%.console}-panic.console"
 		: >"$log"
 		if [ -n "$dev" ]; then
 			# a new QEMU needs a device nobody owns yet
@@ -350,8 +361,10 @@ run_guest() {
 	0) ok "$label: QEMU guest booted and ran ($rel)" ;;
 	1) not_ok "$label: QEMU guest booted and ran ($rel): QEMU exited early"
 	   tr -d '\r' <"$log" | tail -n 15 | sed 's/^/#   console: /' ;;
-	*) not_ok "$label: QEMU guest booted and ran ($rel): timed out (boot ${BOOT_TIMEOUT}s, run ${RUN_TIMEOUT}s), killed"
+	2) not_ok "$label: QEMU guest booted and ran ($rel): timed out (boot ${BOOT_TIMEOUT}s, run ${RUN_TIMEOUT}s), killed"
 	   tr -d '\r' <"$log" | tail -n 15 | sed 's/^/#   console: /' ;;
+	*) not_ok "$label: QEMU guest booted and ran ($rel): the guest's kernel panicked"
+	   panic_report "$log" ;;
 	esac
 	sed 's/^/#   qemu: /' "$err" | head -n 10
 

@@ -130,10 +130,11 @@ gcov_save() {
 # run_program PROG [TIMEOUT [TIER]]: pass its TAP through, count a silent
 # non-zero exit
 run_program() {
-	local prog=$1 limit=${2:-$prog_timeout} tier=${3:-integration} name rc log
+	local prog=$1 limit=${2:-$prog_timeout} tier=${3:-integration} name rc log t0
 	name=$(basename "$prog")
 	log=$(mktemp)
 	echo "# $tier: $name"
+	t0=$(date +%s)
 	timeout -k 5 "$limit" "$prog" </dev/null 2>&1 |
 		sed -u -E "s/^([0-9]+\.\.[0-9]+.*)$/# $name: \1/" | tee "$log"
 	rc=${PIPESTATUS[0]}
@@ -144,7 +145,11 @@ run_program() {
 	fi
 	grep -q '^not ok' "$log" && failures=$((failures + 1))
 	rm -f "$log"
+	echo "# $name took $(($(date +%s) - t0)) s"
+	t0=$(date +%s)
 	kmemleak_check "$name"
+	kmemleak_on && echo "# kmemleak scans after $name took $(($(date +%s) - t0)) s"
+	return 0
 }
 
 run_integration() {
