@@ -7,11 +7,14 @@
  *   kvhostctl net-stats [--pid PID] --fd FD
  *	counters of a /dev/kvhost-net file: one this process inherited, or
  *	one another process holds (QEMU's vhostfd), fetched with pidfd_getfd()
+ *   kvhostctl blk-stats [--pid PID] --fd FD
+ *	counters and latency histogram of every queue of a /dev/kvhost-blk file
  *
  * Every argument is validated before the ioctl that uses it; each step is
  * one small function.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -25,6 +28,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_blk.h>
 #include "kvhost.h"
 
 #ifndef SYS_pidfd_open
@@ -46,7 +50,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s features DEVICE\n"
-		"       %s net-stats [--pid PID] --fd FD\n", prog, prog);
+		"       %s net-stats [--pid PID] --fd FD\n"
+		"       %s blk-stats [--pid PID] --fd FD\n", prog, prog, prog);
 }
 
 /* A whole decimal number in [min, max], or -1. */
@@ -62,10 +67,12 @@ static long parse_num(const char *s, long min, long max)
 	return v;
 }
 
-static const struct {
+struct feature_name {
 	unsigned int bit;
 	const char *name;
-} feature_names[] = {
+};
+
+static const struct feature_name feature_names[] = {
 	{ VIRTIO_NET_F_MRG_RXBUF, "VIRTIO_NET_F_MRG_RXBUF" },
 	{ VIRTIO_F_NOTIFY_ON_EMPTY, "VIRTIO_F_NOTIFY_ON_EMPTY" },
 	{ VIRTIO_F_ANY_LAYOUT, "VIRTIO_F_ANY_LAYOUT / VHOST_NET_F_VIRTIO_NET_HDR" },
@@ -75,23 +82,43 @@ static const struct {
 	{ VIRTIO_F_VERSION_1, "VIRTIO_F_VERSION_1" },
 };
 
-static const char *feature_name(unsigned int bit)
+/* Device-type bits below 24 mean something else on each device type. */
+static const struct feature_name blk_feature_names[] = {
+	{ VIRTIO_BLK_F_SEG_MAX, "VIRTIO_BLK_F_SEG_MAX" },
+	{ VIRTIO_BLK_F_RO, "VIRTIO_BLK_F_RO" },
+	{ VIRTIO_BLK_F_BLK_SIZE, "VIRTIO_BLK_F_BLK_SIZE" },
+	{ VIRTIO_BLK_F_FLUSH, "VIRTIO_BLK_F_FLUSH" },
+	{ VIRTIO_BLK_F_TOPOLOGY, "VIRTIO_BLK_F_TOPOLOGY" },
+	{ VIRTIO_BLK_F_MQ, "VIRTIO_BLK_F_MQ" },
+	{ VIRTIO_BLK_F_DISCARD, "VIRTIO_BLK_F_DISCARD" },
+	{ VIRTIO_BLK_F_WRITE_ZEROES, "VIRTIO_BLK_F_WRITE_ZEROES" },
+};
+
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const char *feature_name(unsigned int bit, bool blk)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++)
+	if (blk && bit < VIRTIO_TRANSPORT_F_START) {
+		for (i = 0; i < ARRAY_LEN(blk_feature_names); i++)
+			if (blk_feature_names[i].bit == bit)
+				return blk_feature_names[i].name;
+		return NULL;
+	}
+	for (i = 0; i < ARRAY_LEN(feature_names); i++)
 		if (feature_names[i].bit == bit)
 			return feature_names[i].name;
 	return NULL;
 }
 
-static void print_features(const char *what, uint64_t f)
+static void print_features(const char *what, uint64_t f, bool blk)
 {
 	unsigned int bit;
 
 	printf("%s: 0x%016" PRIx64 "\n", what, f);
 	for (bit = 0; bit < 64; bit++) {
-		const char *name = feature_name(bit);
+		const char *name = feature_name(bit, blk);
 
 		if (f & (1ULL << bit))
 			printf("  bit %2u %s\n", bit, name ? name : "");
@@ -111,10 +138,21 @@ static int open_device(const char *path, int *fd)
 	return *fd < 0 ? errno : 0;
 }
 
+/* Whether @fd is a /dev/kvhost-blk file: only it has a configuration. */
+static bool is_blk(int fd)
+{
+	static struct kvhost_blk_config cfg;
+
+	cfg.offset = 0;
+	cfg.size = 0;
+	return ioctl(fd, KVHOST_BLK_GET_CONFIG, &cfg) == 0;
+}
+
 static int cmd_features(int argc, char **argv)
 {
 	uint64_t features, backend;
 	int fd = -1, err;
+	bool blk;
 
 	if (argc != 1) {
 		usage(stderr);
@@ -131,9 +169,10 @@ static int cmd_features(int argc, char **argv)
 	/* Older devices may not know backend features: report none. */
 	if (ioctl(fd, VHOST_GET_BACKEND_FEATURES, &backend))
 		backend = 0;
+	blk = is_blk(fd);
 	close(fd);
-	print_features("features", features);
-	print_features("backend features", backend);
+	print_features("features", features, blk);
+	print_features("backend features", backend, false);
 	return 0;
 }
 
@@ -166,26 +205,39 @@ static void print_net_vq(const char *name, const struct kvhost_net_vq_stats *s)
 	       s->broken, s->last_err, (unsigned long long)s->batched);
 }
 
-static int cmd_net_stats(int argc, char **argv)
+/* [--pid PID] --fd FD; Return: 0, or 2 after printing the usage. */
+static int parse_pid_fd(int argc, char **argv, long *pid, long *target)
 {
-	struct kvhost_net_stats st;
-	long pid = -1, target = -1;
-	int i, fd = -1, err;
+	int i;
 
+	*pid = -1;
+	*target = -1;
 	for (i = 0; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--pid"))
-			pid = parse_num(argv[i + 1], 1, INT_MAX);
+			*pid = parse_num(argv[i + 1], 1, INT_MAX);
 		else if (!strcmp(argv[i], "--fd"))
-			target = parse_num(argv[i + 1], 0, INT_MAX);
+			*target = parse_num(argv[i + 1], 0, INT_MAX);
 		else
 			break;
-		if (pid == -1 && !strcmp(argv[i], "--pid"))
+		if (*pid == -1 && !strcmp(argv[i], "--pid"))
 			break;
 	}
-	if (i != argc || target < 0) {
+	if (i != argc || *target < 0) {
 		usage(stderr);
 		return 2;
 	}
+	return 0;
+}
+
+static int cmd_net_stats(int argc, char **argv)
+{
+	struct kvhost_net_stats st;
+	long pid, target;
+	int fd = -1, err;
+
+	err = parse_pid_fd(argc, argv, &pid, &target);
+	if (err)
+		return err;
 	err = get_fd(pid, target, &fd);
 	if (err)
 		return fail(err, pid < 0 ? "--fd" : "pidfd_getfd");
@@ -203,6 +255,61 @@ static int cmd_net_stats(int argc, char **argv)
 	return 0;
 }
 
+static void print_blk_queue(const struct kvhost_blk_queue_stats *s)
+{
+	unsigned int b;
+
+	printf("queue %u reads=%llu writes=%llu flushes=%llu discards=%llu write_zeroes=%llu get_ids=%llu unsupported=%llu read_bytes=%llu write_bytes=%llu errors=%llu punted=%llu inflight=%u inflight_max=%u broken=%u last_err=%u\n",
+	       s->index, (unsigned long long)s->reads,
+	       (unsigned long long)s->writes, (unsigned long long)s->flushes,
+	       (unsigned long long)s->discards,
+	       (unsigned long long)s->write_zeroes,
+	       (unsigned long long)s->get_ids,
+	       (unsigned long long)s->unsupported,
+	       (unsigned long long)s->read_bytes,
+	       (unsigned long long)s->write_bytes,
+	       (unsigned long long)s->errors, (unsigned long long)s->punted,
+	       s->inflight, s->inflight_max, s->broken, s->last_err);
+	printf("queue %u latency_us", s->index);
+	for (b = 0; b < KVHOST_BLK_LAT_BUCKETS; b++)
+		if (s->lat_hist[b])
+			printf(" %s%llu:%llu", b + 1 == KVHOST_BLK_LAT_BUCKETS ? ">=" : "<",
+			       b + 1 == KVHOST_BLK_LAT_BUCKETS ? 1ULL << b : 2ULL << b,
+			       (unsigned long long)s->lat_hist[b]);
+	printf("\n");
+}
+
+static int cmd_blk_stats(int argc, char **argv)
+{
+	struct kvhost_blk_queue_stats st;
+	long pid, target;
+	int fd = -1, err = 0;
+	unsigned int q;
+
+	err = parse_pid_fd(argc, argv, &pid, &target);
+	if (err)
+		return err;
+	err = get_fd(pid, target, &fd);
+	if (err)
+		return fail(err, pid < 0 ? "--fd" : "pidfd_getfd");
+	/* Every queue in use, until the device says there are no more. */
+	for (q = 0; q < KVHOST_BLK_QUEUES_MAX; q++) {
+		memset(&st, 0, sizeof(st));
+		st.index = q;
+		if (ioctl(fd, KVHOST_BLK_GET_STATS, &st)) {
+			err = errno;
+			break;
+		}
+		print_blk_queue(&st);
+	}
+	if (pid >= 0)
+		close(fd);
+	/* ENOBUFS after the last queue; ENOTTY: not a /dev/kvhost-blk file. */
+	if (err != ENOBUFS || !q)
+		return fail(err, "KVHOST_BLK_GET_STATS");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -213,6 +320,8 @@ int main(int argc, char **argv)
 		return cmd_features(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "net-stats"))
 		return cmd_net_stats(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "blk-stats"))
+		return cmd_blk_stats(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;

@@ -383,6 +383,19 @@ static int kvhost_check_ring_addr(struct kvhost_virtqueue *vq,
 	return ret;
 }
 
+/* The handler's segment array and the used batch, kept until the device goes. */
+static int kvhost_vq_alloc(struct kvhost_virtqueue *vq)
+{
+	if (!vq->iov)
+		vq->iov = kmalloc_array(KVHOST_IOV_MAX, sizeof(*vq->iov),
+					GFP_KERNEL_ACCOUNT);
+	if (!vq->ring.used_batch)
+		vq->ring.used_batch = kmalloc_array(KVHOST_USED_BATCH,
+						    sizeof(*vq->ring.used_batch),
+						    GFP_KERNEL_ACCOUNT);
+	return vq->iov && vq->ring.used_batch ? 0 : -ENOMEM;
+}
+
 /**
  * kvhost_vq_start() - load the configured ring and begin serving it
  * @vq:		the virtqueue, its backend attached (vq->private_data set)
@@ -405,6 +418,9 @@ int kvhost_vq_start(struct kvhost_virtqueue *vq)
 		return 0;
 	if (!vr->num || !vq->addr_set)
 		return -EINVAL;
+	ret = kvhost_vq_alloc(vq);
+	if (ret)
+		return ret;
 	ret = kvhost_check_ring_addr(vq, &vq->addr);
 	if (ret)
 		return ret;
@@ -447,13 +463,18 @@ void kvhost_vq_stop(struct kvhost_virtqueue *vq)
 }
 EXPORT_SYMBOL_GPL(kvhost_vq_stop);
 
-/* Stop the ring and wait for its handlers: GET_VRING_BASE is then exact. */
+/*
+ * Stop the ring and wait for its handlers and, for a backend that completes
+ * asynchronously, for every chain it took: GET_VRING_BASE is then exact.
+ */
 static void kvhost_vq_halt(struct kvhost_virtqueue *vq)
 {
 	mutex_lock(&vq->mutex);
 	kvhost_vq_stop(vq);
 	mutex_unlock(&vq->mutex);
 	kvhost_vq_flush(vq);
+	if (vq->handle_drain)
+		vq->handle_drain(vq);
 }
 
 static int kvhost_vring_set_num(struct kvhost_virtqueue *vq, void __user *argp)
@@ -939,6 +960,9 @@ void kvhost_dev_stop(struct kvhost_dev *dev)
 		mutex_unlock(&dev->vqs[i]->mutex);
 	}
 	kvhost_dev_flush(dev);
+	for (i = 0; i < dev->nvqs; i++)
+		if (dev->vqs[i]->handle_drain)
+			dev->vqs[i]->handle_drain(dev->vqs[i]);
 }
 EXPORT_SYMBOL_GPL(kvhost_dev_stop);
 
@@ -1059,7 +1083,7 @@ EXPORT_SYMBOL_GPL(kvhost_dev_ioctl);
  *		its own)
  *
  * Context: process context, may sleep.
- * Return: 0 or -ENOMEM.
+ * Return: 0.
  */
 int kvhost_dev_init(struct kvhost_dev *dev, struct kvhost_virtqueue **vqs,
 		    int nvqs, u64 features)
@@ -1070,6 +1094,7 @@ int kvhost_dev_init(struct kvhost_dev *dev, struct kvhost_virtqueue **vqs,
 	mutex_init(&dev->mutex);
 	dev->vqs = vqs;
 	dev->nvqs = nvqs;
+	dev->nvqs_init = nvqs;
 	dev->features_supported = features;
 	dev->acked_features = 0;
 	dev->acked_backend_features = 0;
@@ -1092,27 +1117,39 @@ int kvhost_dev_init(struct kvhost_dev *dev, struct kvhost_virtqueue **vqs,
 		vq->error_ctx = NULL;
 		vq->private_data = NULL;
 		vq->ring.ops = &kvhost_split_ring_ops;
-		vq->iov = kmalloc_array(KVHOST_IOV_MAX, sizeof(*vq->iov),
-					GFP_KERNEL_ACCOUNT);
-		vq->ring.used_batch = kmalloc_array(KVHOST_USED_BATCH,
-						    sizeof(*vq->ring.used_batch),
-						    GFP_KERNEL_ACCOUNT);
-		if (!vq->iov || !vq->ring.used_batch)
-			goto free_vqs;
+		/* Allocated at the first start: only queues in use cost memory. */
+		vq->iov = NULL;
+		vq->ring.used_batch = NULL;
 		mutex_lock(&vq->mutex);
 		kvhost_vq_reset(vq);
 		mutex_unlock(&vq->mutex);
 	}
 	return 0;
-
-free_vqs:
-	for (; i >= 0; i--) {
-		kfree(vqs[i]->iov);
-		kfree(vqs[i]->ring.used_batch);
-	}
-	return -ENOMEM;
 }
 EXPORT_SYMBOL_GPL(kvhost_dev_init);
+
+/**
+ * kvhost_dev_set_nvqs() - use only the first @nvqs virtqueues
+ * @dev:	the device, without an owner
+ * @nvqs:	1 .. the number given to kvhost_dev_init()
+ *
+ * For devices whose queue count userspace chooses (virtio-blk's
+ * num_queues): ring ioctls on the others fail with -ENOBUFS, and the
+ * device may have at most @nvqs workers.
+ * Context: process context, caller holds dev->mutex.
+ * Return: 0, -EINVAL for a count out of range, -EBUSY once owned.
+ */
+int kvhost_dev_set_nvqs(struct kvhost_dev *dev, int nvqs)
+{
+	lockdep_assert_held(&dev->mutex);
+	if (dev->mm)
+		return -EBUSY;
+	if (nvqs < 1 || nvqs > dev->nvqs_init)
+		return -EINVAL;
+	dev->nvqs = nvqs;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kvhost_dev_set_nvqs);
 
 /**
  * kvhost_dev_exit() - free what kvhost_dev_init() allocated
@@ -1124,7 +1161,7 @@ void kvhost_dev_exit(struct kvhost_dev *dev)
 {
 	int i;
 
-	for (i = 0; i < dev->nvqs; i++) {
+	for (i = 0; i < dev->nvqs_init; i++) {
 		kfree(dev->vqs[i]->iov);
 		kfree(dev->vqs[i]->ring.used_batch);
 		mutex_destroy(&dev->vqs[i]->mutex);

@@ -90,6 +90,13 @@ struct kvhost_virtqueue {
 	unsigned int index;
 	/* Set by the backend before kvhost_dev_init(); runs on kicks. */
 	kvhost_work_fn_t handle_kick;
+	/*
+	 * Optional, set with handle_kick: a backend whose chains complete
+	 * after the handler returned (block I/O) waits here until every chain
+	 * it took is used.  Called after the ring stopped and its worker was
+	 * flushed, with dev->mutex held and vq->mutex not.
+	 */
+	void (*handle_drain)(struct kvhost_virtqueue *vq);
 	struct kvhost_poll kick_poll;
 
 	/* Worker serving this queue: written under dev->mutex, read under RCU. */
@@ -121,7 +128,8 @@ struct kvhost_dev {
 	struct mutex mutex;
 	struct mm_struct *mm;
 	struct kvhost_virtqueue **vqs;
-	int nvqs;
+	int nvqs;			/* in use (kvhost_dev_set_nvqs) */
+	int nvqs_init;			/* set up by kvhost_dev_init() */
 	u64 features_supported;		/* what the backend offers */
 	u64 acked_features;
 	u64 acked_backend_features;
@@ -144,6 +152,7 @@ struct kvhost_dev {
 /* Device life cycle. */
 int kvhost_dev_init(struct kvhost_dev *dev, struct kvhost_virtqueue **vqs,
 		    int nvqs, u64 features);
+int kvhost_dev_set_nvqs(struct kvhost_dev *dev, int nvqs);
 void kvhost_dev_stop(struct kvhost_dev *dev);
 void kvhost_dev_cleanup(struct kvhost_dev *dev);
 void kvhost_dev_exit(struct kvhost_dev *dev);
@@ -166,6 +175,9 @@ void kvhost_dev_flush(struct kvhost_dev *dev);
 void kvhost_work_init(struct kvhost_work *work, kvhost_work_fn_t fn);
 bool kvhost_vq_work_queue(struct kvhost_virtqueue *vq, struct kvhost_work *work);
 void kvhost_vq_flush(struct kvhost_virtqueue *vq);
+struct kvhost_worker *kvhost_helper_create(struct kvhost_dev *dev);
+bool kvhost_helper_queue(struct kvhost_worker *helper, struct kvhost_work *work);
+void kvhost_helper_destroy(struct kvhost_worker *helper);
 void kvhost_poll_init(struct kvhost_poll *poll, kvhost_work_fn_t fn,
 		      __poll_t mask, struct kvhost_virtqueue *vq);
 int kvhost_poll_start(struct kvhost_poll *poll, struct file *file);

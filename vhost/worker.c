@@ -245,25 +245,18 @@ static unsigned int kvhost_dev_max_workers(const struct kvhost_dev *dev)
 	return limit ? min_t(unsigned int, limit, dev->nvqs) : dev->nvqs;
 }
 
-/**
- * kvhost_worker_create() - start a worker for the owner of @dev
- * @dev:	device whose dev->mm is already set to the caller's mm
- *
- * Context: process context of the owner, dev->mutex held.
- * Return: the worker, or an ERR_PTR: -ENOSPC if the device has as many
- * workers as it may, -EAGAIN if the owner's RLIMIT_NPROC or pids cgroup
- * would not let it create a thread, -ENOMEM.
+/*
+ * A thread of the owner of @dev: charged to the owner's user, in the
+ * owner's cgroups, running in the owner's mm.  Not yet running.
  */
-struct kvhost_worker *kvhost_worker_create(struct kvhost_dev *dev)
+static struct kvhost_worker *kvhost_worker_spawn(struct kvhost_dev *dev,
+						 const char *role)
 {
 	struct kvhost_worker *worker;
 	struct task_struct *task;
-	u32 id;
 	int ret;
 
 	lockdep_assert_held(&dev->mutex);
-	if (dev->nworkers >= kvhost_dev_max_workers(dev))
-		return ERR_PTR(-ENOSPC);
 	worker = kzalloc(sizeof(*worker), GFP_KERNEL_ACCOUNT);
 	if (!worker)
 		return ERR_PTR(-ENOMEM);
@@ -273,7 +266,7 @@ struct kvhost_worker *kvhost_worker_create(struct kvhost_dev *dev)
 	if (ret)
 		goto free_worker;
 
-	task = kthread_create(kvhost_worker_fn, worker, "kvhost-%d",
+	task = kthread_create(kvhost_worker_fn, worker, "kvhost%s-%d", role,
 			      task_pid_nr(current));
 	if (IS_ERR(task)) {
 		ret = PTR_ERR(task);
@@ -289,14 +282,6 @@ struct kvhost_worker *kvhost_worker_create(struct kvhost_dev *dev)
 		ret = -EAGAIN;
 		goto stop_task;
 	}
-
-	ret = xa_alloc(&dev->workers, &id, worker, xa_limit_32b, GFP_KERNEL);
-	if (ret)
-		goto stop_task;
-	worker->id = id;
-	dev->nworkers++;
-
-	wake_up_process(task);
 	return worker;
 
 stop_task:
@@ -307,6 +292,46 @@ uncharge_nproc:
 free_worker:
 	kfree(worker);
 	return ERR_PTR(ret);
+}
+
+/* Run what is queued, then stop the thread and free it. */
+static void kvhost_worker_reap(struct kvhost_worker *worker)
+{
+	kthread_stop(worker->task);
+	kvhost_nproc_uncharge(worker);
+	kfree(worker);
+}
+
+/**
+ * kvhost_worker_create() - start a worker for the owner of @dev
+ * @dev:	device whose dev->mm is already set to the caller's mm
+ *
+ * Context: process context of the owner, dev->mutex held.
+ * Return: the worker, or an ERR_PTR: -ENOSPC if the device has as many
+ * workers as it may, -EAGAIN if the owner's RLIMIT_NPROC or pids cgroup
+ * would not let it create a thread, -ENOMEM.
+ */
+struct kvhost_worker *kvhost_worker_create(struct kvhost_dev *dev)
+{
+	struct kvhost_worker *worker;
+	u32 id;
+	int ret;
+
+	lockdep_assert_held(&dev->mutex);
+	if (dev->nworkers >= kvhost_dev_max_workers(dev))
+		return ERR_PTR(-ENOSPC);
+	worker = kvhost_worker_spawn(dev, "");
+	if (IS_ERR(worker))
+		return worker;
+	ret = xa_alloc(&dev->workers, &id, worker, xa_limit_32b, GFP_KERNEL);
+	if (ret) {
+		kvhost_worker_reap(worker);
+		return ERR_PTR(ret);
+	}
+	worker->id = id;
+	dev->nworkers++;
+	wake_up_process(worker->task);
+	return worker;
 }
 
 /*
@@ -322,10 +347,61 @@ void kvhost_worker_destroy(struct kvhost_worker *worker)
 	WARN_ON_ONCE(worker->attached);
 	xa_erase(&dev->workers, worker->id);
 	dev->nworkers--;
-	kthread_stop(worker->task);
-	kvhost_nproc_uncharge(worker);
-	kfree(worker);
+	kvhost_worker_reap(worker);
 }
+
+/**
+ * kvhost_helper_create() - a thread for a backend's blocking work
+ * @dev:	device with an owner
+ *
+ * A helper is a worker no queue runs on: the backend queues on it what
+ * would block a queue's worker (buffered file I/O, fsync, fallocate), in
+ * the owner's mm and cgroups and charged to the owner like a worker, but
+ * outside the device's worker ids and the max_workers limit.
+ * Context: process context of the owner, dev->mutex held.
+ * Return: the helper, or an ERR_PTR: -EAGAIN (RLIMIT_NPROC, pids.max),
+ * -ENOMEM.
+ */
+struct kvhost_worker *kvhost_helper_create(struct kvhost_dev *dev)
+{
+	struct kvhost_worker *helper;
+
+	if (!dev->mm)
+		return ERR_PTR(-EPERM);
+	helper = kvhost_worker_spawn(dev, "-helper");
+	if (!IS_ERR(helper))
+		wake_up_process(helper->task);
+	return helper;
+}
+EXPORT_SYMBOL_GPL(kvhost_helper_create);
+
+/**
+ * kvhost_helper_queue() - run a work item on a helper
+ * @helper:	from kvhost_helper_create()
+ * @work:	the item; queued at most once until it starts running
+ *
+ * Items run one at a time, in the order queued.
+ * Context: any, including hard interrupt.
+ * Return: true if queued now, false if it was already queued.
+ */
+bool kvhost_helper_queue(struct kvhost_worker *helper, struct kvhost_work *work)
+{
+	return kvhost_worker_queue(helper, work);
+}
+EXPORT_SYMBOL_GPL(kvhost_helper_queue);
+
+/**
+ * kvhost_helper_destroy() - run what is queued on a helper, then stop it
+ * @helper:	from kvhost_helper_create(); nothing may queue on it any more
+ *
+ * Context: process context, dev->mutex held.
+ */
+void kvhost_helper_destroy(struct kvhost_worker *helper)
+{
+	lockdep_assert_held(&helper->dev->mutex);
+	kvhost_worker_reap(helper);
+}
+EXPORT_SYMBOL_GPL(kvhost_helper_destroy);
 
 static void kvhost_poll_func(struct file *file, wait_queue_head_t *wqh,
 			     poll_table *pt)
