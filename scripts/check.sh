@@ -101,7 +101,7 @@ step_debug_kernel() {
 		"$top/scripts/build-modules.sh" "$rel" modules || return 0
 	# The nested guests of the e2e take too long under KASAN (README), and
 	# the in-tree vhost-net reference is not what this tier examines.
-	KVHOST_SKIP_E2E=1 KVHOST_NET_DEV=/dev/kvhost-net \
+	KVHOST_SKIP_E2E=1 KVHOST_NET_DEV=/dev/kvhost-net KVHOST_TEST_TIMEOUT=600 \
 		"$top/tests/vm/run-vm.sh" --kernel "$rel" \
 		--script "$top/tests/vm/in-vm.sh" --name check \
 		--timeout "${KVHOST_DEBUG_VM_TIMEOUT:-3000}" | emit || true

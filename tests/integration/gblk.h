@@ -25,7 +25,11 @@
 #define GBLK_NUM	256		/* default ring size */
 #define GBLK_INDIRECT	32		/* default entries per indirect table */
 #define GBLK_SECTOR	512ULL
-#define GBLK_WAIT_MS	10000		/* any single wait for the device */
+/* Any single wait for the device: 10 s, 60 s on the debug kernel. */
+#define GBLK_WAIT_MS	gblk_wait_ms()
+unsigned int gblk_wait_ms(void);
+/* The debug kernel (KASAN, lockdep, kmemleak): several times slower. */
+bool gblk_debug_kernel(void);
 #define GBLK_META	64		/* header/status bytes per ring head */
 #define GBLK_HDR_LEN	16
 #define GBLK_HDR_NONE	(-1)		/* gblk_io.hdr_len: header is in seg[0] */

@@ -1365,7 +1365,7 @@ int main(void)
 	int i;
 
 	tap_init();
-	tap_watchdog(290);
+	tap_watchdog(gblk_debug_kernel() ? 590 : 290);
 	for (i = 0; i < NSTORES; i++)
 		gblk_store_init(&stores[i]);
 	gblk_store_init(&ext4_loop);
