@@ -15,7 +15,7 @@
 #        (tests/coverage.sh, a figure, never a failure)
 #   last line: "N passed, N failed[, N skipped]" (tests/tap-summary.sh)
 #
-# Env: KVHOST_VM_TIMEOUT (default 2100 s per VM: tests/e2e boots two nested
+# Env: KVHOST_VM_TIMEOUT (default 3600 s per VM: tests/e2e boots up to three nested
 # guests), KVHOST_KERNELS (override the kernel list, space separated),
 # KVHOST_SKIP_SPARSE=1, KVHOST_SKIP_DEBUG=1 (no debug-kernel tier);
 # KVHOST_SKIP_E2E=1 and KVHOST_E2E_* reach the VM.
@@ -79,7 +79,7 @@ step_kernel() {
 		echo "ok - sparse clean $rel # SKIP module build failed" | emit
 	fi
 	"$top/tests/vm/run-vm.sh" --kernel "$rel" --script "$top/tests/vm/in-vm.sh" \
-		--name check --timeout "${KVHOST_VM_TIMEOUT:-2100}" | emit || true
+		--name check --timeout "${KVHOST_VM_TIMEOUT:-3600}" | emit || true
 }
 
 # step_debug_kernel: the integration tier under KASAN, lockdep, kmemleak

@@ -19,7 +19,7 @@
 #
 # Env (set by run-vm.sh): KVHOST_KVER KVHOST_TOP KVHOST_OUT KVHOST_KDIR
 # Optional: KVHOST_TEST_TIMEOUT seconds per integration program (default 300),
-#           KVHOST_E2E_TIMEOUT seconds for tests/e2e/qemu-net.sh (default 1500),
+#           KVHOST_E2E_TIMEOUT seconds for tests/e2e/qemu-net.sh (default 3000),
 #           KVHOST_SKIP_E2E=1 skips it,
 #           KVHOST_ONLY=GLOB runs only the integration programs matching it
 #           (a developer's shortcut; make check never sets it).
@@ -29,7 +29,7 @@ rel=${KVHOST_KVER:?} top=${KVHOST_TOP:?} out=${KVHOST_OUT:?} kdir=${KVHOST_KDIR:
 mods=$top/build/$rel
 itests=$top/build/user/tests/integration
 prog_timeout=${KVHOST_TEST_TIMEOUT:-300}
-e2e_timeout=${KVHOST_E2E_TIMEOUT:-1500}
+e2e_timeout=${KVHOST_E2E_TIMEOUT:-3000}
 
 # module path (relative to build/<rel>) : the source dir that makes it required
 PROJECT_MODULES=(
