@@ -285,53 +285,38 @@ put_listener() {
 	pids+=("$ncpid")
 }
 
-# run_guest LABEL DEVICE [REBOOT]: one inner guest; DEVICE is opened as
-# vhostfd, or empty to let QEMU open /dev/vhost-net itself.  REBOOT=1: the
-# guest reboots once with QEMU running on and does every check again.
-# Reports its TAP lines.
-run_guest() {
-	local label=$1 dev=$2 reboot=${3:-0} log=$WORK/$1.console err=$WORK/$1.stderr
-	local up=$WORK/$1.up up2=$WORK/$1.up2
+# guest_attempt LABEL DEVICE REBOOT: one inner guest in one QEMU, from its
+# boot to its power-off; sets rc (as wait_line), t0, t_init, fds, stats, nc
+# listeners' pids.  DEVICE is opened as vhostfd, or empty to let QEMU open
+# /dev/vhost-net itself; REBOOT=1: the guest reboots once with QEMU running
+# on and does every transfer again.
+guest_attempt() {
+	local label=$1 dev=$2 reboot=$3 log=$WORK/$1.console err=$WORK/$1.stderr
 	local netdev="tap,id=n0,ifname=$TAP_IF,script=no,downscript=no,vhost=on"
-	local t0 t_init=0 rc fds='' line stats='' ncpid nc2pid=''
+	local ncpid nc1pid nc2pid=''
+	t_init=0 fds='' stats='' rc=0
 	: >"$log"
-	put_listener "$PUT_PORT" "$up"
-	local nc1pid=$ncpid
+	put_listener "$PUT_PORT" "$WORK/$label.up"
+	nc1pid=$ncpid
 	if [ "$reboot" = 1 ]; then
-		put_listener "$((PUT_PORT + 1))" "$up2"
+		put_listener "$((PUT_PORT + 1))" "$WORK/$label.up2"
 		nc2pid=$ncpid
 	fi
 	if [ -n "$dev" ]; then
+		# a new QEMU needs a device nobody owns yet
 		if ! exec 5<>"$dev"; then
-			not_ok "$label: open $dev ($rel)"
+			# shellcheck disable=SC2086
+			kill "$nc1pid" $nc2pid 2>/dev/null || true
+			rc=open
 			return
 		fi
 		netdev+=",vhostfd=$VHOSTFD"
 	fi
 	diag "$label: -netdev $netdev$([ "$reboot" = 1 ] && echo ", rebooting once")"
 	rm -f "$WORK/www/release" "$WORK/www/rebooted"
-	local attempt
-	for attempt in 1 2; do
-		t0=$(now_ms)
-		qemu_guest "$log" "$err" "$netdev" "$reboot"
-		rc=0; wait_line "$log" init "$((t0 + BOOT_TIMEOUT * 1000))" || rc=$?
-		# The nested guest's kernel panicking before its init ran is not
-		# the device's doing (vhost starts with the virtio-net driver,
-		# which init loads); TCG inside TCG does that now and then.
-		if [ "$rc" = 0 ] || [ "$attempt" = 2 ] || ! grep -q 'Kernel panic' "$log"; then
-			break
-		fi
-		diag "$label: nested guest kernel panicked before init; booting it once more"
-		panic_report "$log"
-		stop_qemu "$(now_ms)"   # a guest that may reboot is not waited for
-		cp "$log" "${log%.console}-panic.console"
-		: >"$log"
-		if [ -n "$dev" ]; then
-			# a new QEMU needs a device nobody owns yet
-			exec 5>&-
-			exec 5<>"$dev"
-		fi
-	done
+	t0=$(now_ms)
+	qemu_guest "$log" "$err" "$netdev" "$reboot"
+	wait_line "$log" init "$((t0 + BOOT_TIMEOUT * 1000))" || rc=$?
 	if [ "$rc" = 0 ]; then
 		t_init=$(($(now_ms) - t0))
 		diag "$label: inner guest reached init after $(secs "$t_init") s"
@@ -356,7 +341,42 @@ run_guest() {
 		diag "$label: counters after QEMU exited: $(read_stats)"
 		exec 5>&-
 	fi
+	# shellcheck disable=SC2086
 	kill "$nc1pid" $nc2pid 2>/dev/null || true
+}
+
+# panic_is_emulator LOG: the inner kernel's panic names no virtio or network
+# code in its report: TCG inside TCG was seen to raise spurious exceptions
+# in the nested guest (a #DB with DR6.BS in kmalloc, "Fatal exception in
+# interrupt" before virtio-net was loaded), on the 6.12 host only
+panic_is_emulator() {
+	! panic_report "$1" | grep -v 'Modules linked in' |
+		grep -q -i -E 'virt|vring|vhost|net|skb|napi'
+}
+
+# run_guest LABEL DEVICE [REBOOT]: one inner guest (guest_attempt) and the
+# checks of what it did.  A kernel panic of the nested guest that names
+# none of the device's code is put down to the emulator: its report is
+# printed, its console kept as LABEL-panic.console, and the whole run
+# (both boots) is done once more in a fresh QEMU that must pass everything.
+# Reports its TAP lines.
+run_guest() {
+	local label=$1 dev=$2 reboot=${3:-0} log=$WORK/$1.console err=$WORK/$1.stderr
+	local up=$WORK/$1.up up2=$WORK/$1.up2
+	local t0 t_init rc fds stats line attempt
+	for attempt in 1 2; do
+		guest_attempt "$label" "$dev" "$reboot"
+		if [ "$rc" = open ]; then
+			not_ok "$label: open $dev ($rel)"
+			return
+		fi
+		if [ "$rc" != 3 ] || [ "$attempt" = 2 ] || ! panic_is_emulator "$log"; then
+			break
+		fi
+		diag "$label: the nested guest's kernel panicked in code that is not the device's (TCG inside TCG); its report, then the whole run once more:"
+		panic_report "$log"
+		cp "$log" "${log%.console}-panic.console"
+	done
 
 	case $rc in
 	0) ok "$label: QEMU guest booted and ran ($rel)" ;;

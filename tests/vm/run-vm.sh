@@ -104,7 +104,7 @@ ENV
 # forward_env: test knobs set on the host, as exports for run.env
 forward_env() {
 	local v
-	for v in $(compgen -v | grep -E '^KVHOST_(TEST_TIMEOUT|SKIP_E2E|ONLY|E2E_[A-Z_]+|FUZZ_SEED|FUZZ_OPS|NET_DEV)$' || true); do
+	for v in $(compgen -v | grep -E '^KVHOST_(TEST_TIMEOUT|SKIP_E2E|ONLY|KMEMLEAK_EACH|E2E_[A-Z_]+|FUZZ_SEED|FUZZ_OPS|NET_DEV)$' || true); do
 		[[ ${!v} =~ ^[][A-Za-z0-9._+/,@=:*?-]*$ ]] || die "unsupported characters in $v: ${!v}"
 		echo "export $v='${!v}'"
 	done
