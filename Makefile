@@ -13,6 +13,11 @@
 #   make bench-net      network benchmark, kvhost-net vs in-tree vhost-net, in
 #                       one VM of BENCH_KVER (default: the first listed, 6.1);
 #                       BENCH_ROUNDS (5), BENCH_SECS (2); report in bench/results/
+#   make bench-blk      block benchmark, kvhost-blk vs fio's io_uring on the same
+#                       stores (null_blk, tmpfs file), in one VM of BENCH_KVER;
+#                       BENCH_ROUNDS (5), BENCH_SECS (2), BENCH_FILTER (rows whose
+#                       label has it, e.g. "null_blk" or "QD1"), BENCH_ALL=1 (QD1
+#                       at 2 queues too); report in bench/results/
 #   make clean
 #
 # Module objects live only in build/<rel>/, a copy of Kbuild + MODULE_DIRS.
@@ -44,7 +49,7 @@ endif
 USER_DIRS := tests/lib tests/unit tests/integration tests/e2e userspace_ctl bench
 USER_OUT := $(BUILD)/user
 
-.PHONY: all modules modules-all sparse user initramfs kernels deps check bench-net clean help
+.PHONY: all modules modules-all sparse user initramfs kernels deps check bench-net bench-blk clean help
 
 all: modules
 
@@ -86,7 +91,10 @@ check:
 BENCH_KVER ?= $(firstword $(KVERS))
 BENCH_ROUNDS ?= 5
 BENCH_SECS ?= 2
+BENCH_FILTER ?=
+BENCH_ALL ?=
 BENCH_RUN := $(BUILD)/vm/run/$(BENCH_KVER)-bench-net
+BENCH_BLK_RUN := $(BUILD)/vm/run/$(BENCH_KVER)-bench-blk
 
 # The VM writes the report into its results dir; it is kept in bench/results/.
 bench-net:
@@ -99,6 +107,24 @@ bench-net:
 	@rc=0; $(TOP)/tests/vm/run-vm.sh --kernel $(BENCH_KVER) \
 		--script $(TOP)/bench/run-net.sh --name bench-net --timeout 1200 || rc=$$?; \
 	for f in $(BENCH_RUN)/net-*.md; do \
+		[ -f "$$f" ] && cp "$$f" $(TOP)/bench/results/ && \
+			echo "# report saved in bench/results/$${f##*/}"; \
+	done; \
+	exit $$rc
+
+# Like bench-net: the bench prints its report and writes it into the VM's
+# results dir; it is kept in bench/results/blk-<rel>-<stamp>.md.
+bench-blk:
+	@test -n "$(BENCH_KVER)" || { echo "no kernel to benchmark (make deps)" >&2; exit 1; }
+	$(BUILD_MODULES) $(BENCH_KVER) modules
+	$(MAKE) user
+	@mkdir -p $(BUILD)/bench $(TOP)/bench/results
+	@printf "BENCH_ROUNDS=%s\nBENCH_SECS=%s\nBENCH_FILTER='%s'\nBENCH_ALL=%s\n" \
+		'$(BENCH_ROUNDS)' '$(BENCH_SECS)' '$(BENCH_FILTER)' '$(BENCH_ALL)' \
+		>$(BUILD)/bench/blk.env
+	@rc=0; $(TOP)/tests/vm/run-vm.sh --kernel $(BENCH_KVER) \
+		--script $(TOP)/bench/run-blk.sh --name bench-blk --timeout 1800 || rc=$$?; \
+	for f in $(BENCH_BLK_RUN)/blk-*.md; do \
 		[ -f "$$f" ] && cp "$$f" $(TOP)/bench/results/ && \
 			echo "# report saved in bench/results/$${f##*/}"; \
 	done; \
