@@ -131,6 +131,13 @@ struct kvhost_blk_queue {
 	unsigned int nreqs;
 	u16 free_head;			/* pool free list, U16_MAX if empty */
 	struct kvhost_blk_counters stats;
+	/*
+	 * Blocking work of this queue (buffered I/O that would wait, FLUSH,
+	 * DISCARD, WRITE_ZEROES), so one queue's waiting holds up no other.
+	 * Set by the queue's first start and destroyed by detach, both under
+	 * dev.mutex; requests in flight read it with the queue started.
+	 */
+	struct kvhost_worker *helper;
 	/* Finished requests, any context; turned into used entries by @done_work. */
 	struct llist_head done;
 	struct kvhost_work done_work;
@@ -145,7 +152,6 @@ struct kvhost_blk {
 	struct kvhost_blk_queue *q;
 	/* Guarded by dev.mutex. */
 	struct kvhost_blk_store store;
-	struct kvhost_worker *helper;	/* blocking work, while a store is set */
 	u8 serial[KVHOST_BLK_ID_BYTES];
 };
 

@@ -151,11 +151,19 @@ static int kvhost_blk_queue_start(struct kvhost_blk_queue *q)
 	struct kvhost_virtqueue *vq = &q->vq;
 	int ret;
 
+	lockdep_assert_held(&q->blk->dev.mutex);
 	lockdep_assert_held(&vq->mutex);
 	if (vq->started || !q->enabled || !q->blk->store.file)
 		return 0;
 	if (!vq->ring.num || !vq->addr_set)
 		return 0;
+	if (!q->helper) {
+		struct kvhost_worker *helper = kvhost_helper_create(&q->blk->dev);
+
+		if (IS_ERR(helper))
+			return PTR_ERR(helper);
+		q->helper = helper;
+	}
 	ret = kvhost_blk_pool_alloc(q);
 	if (ret)
 		return ret;
@@ -197,14 +205,18 @@ static void kvhost_blk_stop_all(struct kvhost_blk *b)
 		kvhost_blk_queue_stop(&b->q[i]);
 }
 
-/* Every queue stopped and drained: let go of the store and the helper. */
+/* Every queue stopped and drained: let go of the store and the helpers. */
 static void kvhost_blk_detach(struct kvhost_blk *b)
 {
+	int i;
+
 	lockdep_assert_held(&b->dev.mutex);
 	kvhost_blk_stop_all(b);
-	if (b->helper)
-		kvhost_helper_destroy(b->helper);
-	b->helper = NULL;
+	for (i = 0; i < b->dev.nvqs; i++) {
+		if (b->q[i].helper)
+			kvhost_helper_destroy(b->q[i].helper);
+		b->q[i].helper = NULL;
+	}
 	if (b->store.file)
 		fput(b->store.file);
 	memset(&b->store, 0, sizeof(b->store));
@@ -215,7 +227,6 @@ static long kvhost_blk_set_backend(struct kvhost_blk *b, void __user *argp)
 {
 	struct kvhost_blk_backend be;
 	struct kvhost_blk_store st;
-	struct kvhost_worker *helper;
 	struct file *file;
 	long ret;
 
@@ -241,14 +252,8 @@ static long kvhost_blk_set_backend(struct kvhost_blk *b, void __user *argp)
 		ret = -EBUSY;
 		goto put_file;
 	}
-	helper = kvhost_helper_create(&b->dev);
-	if (IS_ERR(helper)) {
-		ret = PTR_ERR(helper);
-		goto put_file;
-	}
 	kvhost_blk_detach(b);
 	b->store = st;
-	b->helper = helper;
 	b->dev.features_supported = kvhost_blk_store_features(&st);
 	ret = kvhost_blk_start_all(b);
 	if (ret)

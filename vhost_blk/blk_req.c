@@ -10,7 +10,7 @@
  *   most filesystems): an asynchronous kiocb on the guest's pages, as
  *   io_uring issues one; whatever would block (-EAGAIN, a short buffered
  *   transfer, a frozen filesystem) goes on to the helper;
- *   IN/OUT on other files, FLUSH, DISCARD, WRITE_ZEROES: on the device's
+ *   IN/OUT on other files, FLUSH, DISCARD, WRITE_ZEROES: on the queue's
  *   helper thread, in the owner's mm, so the reads and writes behind them
  *   never wait for them;
  *   GET_ID and everything malformed or unsupported: at once.
@@ -311,7 +311,7 @@ static void kvhost_blk_rw_complete(struct kiocb *iocb, long res)
 	if (res == -EAGAIN && iocb->ki_flags & IOCB_NOWAIT) {
 		kvhost_blk_iter_restore(req);
 		kvhost_work_init(&req->punt_work, kvhost_blk_punt_fn);
-		kvhost_helper_queue(req->q->blk->helper, &req->punt_work);
+		kvhost_helper_queue(req->q->helper, &req->punt_work);
 		return;
 	}
 	if (res > 0)
@@ -569,7 +569,7 @@ static void kvhost_blk_punt(struct kvhost_blk_req *req)
 
 	q->stats.punted++;
 	kvhost_work_init(&req->punt_work, kvhost_blk_punt_fn);
-	kvhost_helper_queue(q->blk->helper, &req->punt_work);
+	kvhost_helper_queue(q->helper, &req->punt_work);
 }
 
 /* ---- parsing ---- */

@@ -11,7 +11,8 @@
  * byte, ENOSPC, store I/O errors; 6. stop and resume under load
  * (GET_VRING_BASE, detach, RUN_QUEUE 0): every request completes exactly
  * once; 7. close, owner killed and RESET_OWNER with I/O in flight: no pin
- * left, the store's file system unmounts.
+ * left, the store's file system unmounts; 8. a helper thread per started
+ * queue, refused (EAGAIN) beyond the owner's pids.max.
  *
  * Needs root, kvhost.ko and kvhost_blk.ko; null_blk and loop are loaded if
  * need be, a part whose device is missing is skipped.  Knobs:
@@ -1275,6 +1276,126 @@ out:
 	td_close(&e, what, 0);
 }
 
+/* ---- 8. helpers: one per started queue, charged to the owner ---- */
+
+#define CG_MNT		"/tmp/kvblk-cg"
+#define CG_DIR		CG_MNT "/t_blk"
+
+/* What helper_child() reports back. */
+struct helper_result {
+	int setup, run0, run1_full, run1_after;	/* 0 or -errno */
+	int helpers_one, helpers_two, helpers_left;
+	long pids_full, pids_after;
+	bool io_ok[2];
+	char err[1100];
+};
+
+/*
+ * In a child in CG_DIR, pids.max 3: the child, the worker both queues
+ * share and queue 0's helper fit; queue 1's helper does not, until
+ * pids.max is 4.
+ */
+static void helper_child(int fd_out)
+{
+	static struct gblk g;
+	struct gblk_cfg c = cfg_for(&stores[ST_FILE], 2, 0);
+	struct helper_result r = { .pids_full = -1, .pids_after = -1 };
+	pid_t me = getpid();
+	int i;
+
+	c.workers = false;
+	c.no_run = true;
+	r.setup = gblk_open(&g, &c);
+	if (r.setup) {
+		snprintf(r.err, sizeof(r.err), "%s", g.err);
+		goto out;
+	}
+	r.run0 = gblk_run_queue(&g.dev, 0, 1);
+	r.helpers_one = kvdev_find_helpers(me, NULL, 0);
+	r.run1_full = gblk_run_queue(&g.dev, 1, 1);
+	/* A refused thread is gone once its exit is reaped. */
+	for (i = 0; i < 50; i++) {
+		r.pids_full = kvdev_read_long(CG_DIR "/pids.current");
+		if (r.pids_full <= 3)
+			break;
+		usleep(10000);
+	}
+	if (kvdev_write_str(CG_DIR "/pids.max", "4"))
+		_exit(8);
+	r.run1_after = gblk_run_queue(&g.dev, 1, 1);
+	r.helpers_two = kvdev_find_helpers(me, NULL, 0);
+	for (i = 0; i < 2; i++) {
+		r.io_ok[i] = good_read(&g, i, &stores[ST_FILE]);
+		if (!r.io_ok[i])
+			snprintf(r.err, sizeof(r.err), "queue %d: %s", i, why);
+	}
+	gblk_close(&g);
+	for (i = 0; i < 100; i++) {
+		r.helpers_left = kvdev_find_helpers(me, NULL, 0);
+		r.pids_after = kvdev_read_long(CG_DIR "/pids.current");
+		if (!r.helpers_left && r.pids_after <= 1)
+			break;
+		usleep(10000);
+	}
+out:
+	if (write(fd_out, &r, sizeof(r)) != sizeof(r))
+		_exit(5);
+	_exit(0);
+}
+
+static void test_helpers(void)
+{
+	const char *what = "helpers";
+	struct helper_result r;
+	int p[2], status = 0, ret;
+	bool got;
+	pid_t pid;
+
+	tap_diag("8. helpers: one per started queue, charged to the owner");
+	ret = kvdev_pids_cgroup(CG_MNT, CG_DIR, 3);
+	if (ret) {
+		tap_ok(true, "%s # SKIP no cgroup2 pids controller (%s)", what,
+		       strerror(-ret));
+		goto out;
+	}
+	if (pipe(p))
+		goto out;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if (kvdev_write_str(CG_DIR "/cgroup.procs", "0"))
+			_exit(6);
+		helper_child(p[1]);
+	}
+	close(p[1]);
+	memset(&r, 0, sizeof(r));
+	got = read(p[0], &r, sizeof(r)) == sizeof(r);
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (!tap_ok(got && WIFEXITED(status) && !WEXITSTATUS(status) && !r.setup,
+		    "%s: child set up 2 queues on one worker (status 0x%x) %s", what,
+		    status, r.err))
+		goto out;
+	tap_ok(!r.run0 && r.helpers_one == 1,
+	       "%s: queue 0 started (%s) with a helper of its own (%d helper threads)",
+	       what, strerror(-r.run0), r.helpers_one);
+	tap_ok(r.run1_full == -EAGAIN && r.pids_full == 3,
+	       "%s: pids.max 3 (child, worker, helper): queue 1's helper refused -> EAGAIN (%s, pids.current %ld)",
+	       what, strerror(-r.run1_full), r.pids_full);
+	tap_ok(!r.run1_after && r.helpers_two == 2,
+	       "%s: pids.max 4: queue 1 starts with its own helper (%s, %d helper threads)",
+	       what, strerror(-r.run1_after), r.helpers_two);
+	tap_ok(r.io_ok[0] && r.io_ok[1], "%s: a read on each queue checks out %s",
+	       what, r.err);
+	tap_ok(!r.helpers_left && r.pids_after == 1,
+	       "%s: after close no helper is left (%d, pids.current %ld)", what,
+	       r.helpers_left, r.pids_after);
+out:
+	kvdev_pids_cgroup_remove(CG_MNT, CG_DIR);
+}
+
 /* ---- stores ---- */
 
 /* O_DIRECT on the /tmp file, or else on a file of an ext4 on a loop device. */
@@ -1393,6 +1514,7 @@ int main(void)
 		close_in_flight(4);
 		owner_killed();
 		reset_owner_in_flight();
+		test_helpers();
 	}
 	close_stores();
 	if (!nullb_loaded)

@@ -33,18 +33,6 @@ static uint8_t fbuf[FRAME_MAX], rbuf[FRAME_MAX + 64];
 /* Opened once: opening it while armed would count against the arming. */
 static int fail_nth_fd = -1;
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Both injectors on GFP_KERNEL allocations, quiet (no stack dumps). */
 static int faults_setup(void)
 {
@@ -67,7 +55,7 @@ static int faults_setup(void)
 	if (fail_nth_fd < 0)
 		return -errno;
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		ret = write_str(files[i][0], files[i][1]);
+		ret = kvdev_write_str(files[i][0], files[i][1]);
 		if (ret)
 			return ret;
 	}
@@ -248,7 +236,7 @@ static int mark_workers(int on)
 	n = kvdev_find_workers(getpid(), pids, 64);
 	for (i = 0; i < n && i < 64; i++) {
 		snprintf(path, sizeof(path), "/proc/%d/make-it-fail", pids[i]);
-		if (!write_str(path, on ? "1" : "0"))
+		if (!kvdev_write_str(path, on ? "1" : "0"))
 			marked++;
 	}
 	return marked;
@@ -268,15 +256,15 @@ static int random_faults(bool on)
 	 */
 	for (i = 0; i < 2 && !ret; i++) {
 		snprintf(path, sizeof(path), "%s/probability", dirs[i]);
-		ret = on ? 0 : write_str(path, "0");
+		ret = on ? 0 : kvdev_write_str(path, "0");
 		snprintf(path, sizeof(path), "%s/task-filter", dirs[i]);
-		ret = ret ?: write_str(path, "Y");
+		ret = ret ?: kvdev_write_str(path, "Y");
 		snprintf(path, sizeof(path), "%s/times", dirs[i]);
-		ret = ret ?: write_str(path, "-1");
+		ret = ret ?: kvdev_write_str(path, "-1");
 		snprintf(path, sizeof(path), "%s/interval", dirs[i]);
-		ret = ret ?: write_str(path, "1");
+		ret = ret ?: kvdev_write_str(path, "1");
 		snprintf(path, sizeof(path), "%s/probability", dirs[i]);
-		ret = ret ?: write_str(path, on ? "20" : "0");
+		ret = ret ?: kvdev_write_str(path, on ? "20" : "0");
 	}
 	return ret;
 }

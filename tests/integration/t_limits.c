@@ -87,33 +87,6 @@ struct make_result {
 	long pids_after;	/* pids.current after closing, -1 if unknown */
 };
 
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	if (fputs(s, f) < 0)
-		ret = -EIO;
-	if (fclose(f))
-		ret = -errno;
-	return ret;
-}
-
 /*
  * In the child: open NDEV devices (as root), then as @uid (if not 0) give
  * each an owner and a second worker until refused.
@@ -139,7 +112,7 @@ static void make_workers(int fd_out, uid_t uid, bool cgroup)
 	r.err = -ret;
 	/* A refused worker's thread is gone once its exit is reaped. */
 	for (i = 0; cgroup && i < 50; i++) {
-		r.pids_full = read_long(CG_DIR "/pids.current");
+		r.pids_full = kvdev_read_long(CG_DIR "/pids.current");
 		if (r.pids_full <= 4)
 			break;
 		usleep(10000);
@@ -148,7 +121,7 @@ static void make_workers(int fd_out, uid_t uid, bool cgroup)
 		kvdev_close(&d[i]);
 	r.left = workers_gone(getpid());
 	for (i = 0; cgroup && i < 100; i++) {
-		r.pids_after = read_long(CG_DIR "/pids.current");
+		r.pids_after = kvdev_read_long(CG_DIR "/pids.current");
 		if (r.pids_after <= 1)
 			break;
 		usleep(10000);
@@ -170,7 +143,7 @@ static bool run_child(struct make_result *r, uid_t uid, bool cgroup,
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		if (cgroup && write_str(CG_DIR "/cgroup.procs", "0"))
+		if (cgroup && kvdev_write_str(CG_DIR "/cgroup.procs", "0"))
 			_exit(6);
 		if (nproc) {
 			struct rlimit rl = { nproc, nproc };
@@ -197,12 +170,7 @@ static void test_pids_max(void)
 	struct make_result r;
 	int ret;
 
-	mkdir(CG_MNT, 0755);
-	ret = mount("none", CG_MNT, "cgroup2", 0, NULL) ? -errno : 0;
-	ret = ret ?: write_str(CG_MNT "/cgroup.subtree_control", "+pids");
-	if (!ret && mkdir(CG_DIR, 0755) && errno != EEXIST)
-		ret = -errno;
-	ret = ret ?: write_str(CG_DIR "/pids.max", "4");
+	ret = kvdev_pids_cgroup(CG_MNT, CG_DIR, 4);
 	if (ret) {
 		tap_ok(true, "pids.max # SKIP no cgroup2 pids controller (%s)",
 		       strerror(-ret));
@@ -218,9 +186,7 @@ static void test_pids_max(void)
 	       "pids.max 4: after close no worker is left (%d threads, pids.current %ld)",
 	       r.left, r.pids_after);
 out:
-	rmdir(CG_DIR);
-	umount(CG_MNT);
-	rmdir(CG_MNT);
+	kvdev_pids_cgroup_remove(CG_MNT, CG_DIR);
 }
 
 static void test_nproc(void)

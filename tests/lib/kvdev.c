@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "kvdev.h"
@@ -343,14 +345,15 @@ int kvdev_test_stats(struct kvdev *d, struct kvhost_test_stats *st)
 	return kvdev_ioctl(d, KVHOST_TEST_GET_STATS, st);
 }
 
-int kvdev_find_workers(pid_t owner, pid_t *pids, int max)
+/* Threads whose comm is @name: up to @max of their pids in @pids. */
+static int kvdev_find_comm(const char *name, pid_t *pids, int max)
 {
-	char want[32], path[300], comm[64];
+	char want[48], path[300], comm[64];
 	struct dirent *de;
 	int n = 0;
 	DIR *d;
 
-	snprintf(want, sizeof(want), "kvhost-%d\n", (int)owner);
+	snprintf(want, sizeof(want), "%s\n", name);
 	d = opendir("/proc");
 	if (!d)
 		return -errno;
@@ -372,4 +375,68 @@ int kvdev_find_workers(pid_t owner, pid_t *pids, int max)
 	}
 	closedir(d);
 	return n;
+}
+
+int kvdev_find_workers(pid_t owner, pid_t *pids, int max)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "kvhost-%d", (int)owner);
+	return kvdev_find_comm(name, pids, max);
+}
+
+int kvdev_find_helpers(pid_t owner, pid_t *pids, int max)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "kvhost-helper-%d", (int)owner);
+	return kvdev_find_comm(name, pids, max);
+}
+
+int kvdev_write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+long kvdev_read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+int kvdev_pids_cgroup(const char *mnt, const char *dir, long max)
+{
+	char path[300], val[24];
+	int ret;
+
+	mkdir(mnt, 0755);
+	ret = mount("none", mnt, "cgroup2", 0, NULL) ? -errno : 0;
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", mnt);
+	ret = ret ?: kvdev_write_str(path, "+pids");
+	if (!ret && mkdir(dir, 0755) && errno != EEXIST)
+		ret = -errno;
+	snprintf(path, sizeof(path), "%s/pids.max", dir);
+	snprintf(val, sizeof(val), "%ld", max);
+	return ret ?: kvdev_write_str(path, val);
+}
+
+void kvdev_pids_cgroup_remove(const char *mnt, const char *dir)
+{
+	rmdir(dir);
+	umount(mnt);
+	rmdir(mnt);
 }

@@ -98,6 +98,20 @@ int kvdev_test_stats(struct kvdev *d, struct kvhost_test_stats *st);
  * Return: how many there are, -errno if /proc cannot be read.
  */
 int kvdev_find_workers(pid_t owner, pid_t *pids, int max);
+/* The same for the helper threads ("kvhost-helper-<owner pid>"). */
+int kvdev_find_helpers(pid_t owner, pid_t *pids, int max);
+
+/* Write @s to @path (sysfs, cgroupfs); 0 or -errno. */
+int kvdev_write_str(const char *path, const char *s);
+/* The number @path holds, -1 if none. */
+long kvdev_read_long(const char *path);
+/*
+ * Mount cgroup2 at @mnt, enable the pids controller and make @dir (under
+ * @mnt) with pids.max @max.  Return: 0 or -errno (no cgroup2, no pids).
+ */
+int kvdev_pids_cgroup(const char *mnt, const char *dir, long max);
+/* Undo kvdev_pids_cgroup() (every task must have left @dir). */
+void kvdev_pids_cgroup_remove(const char *mnt, const char *dir);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t kvdev_now_ms(void);
