@@ -45,6 +45,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/fs.h>
+#include <json-c/json.h>
 #include "gblk.h"
 #include "kvdev.h"
 #include "kvhost.h"
@@ -690,37 +691,6 @@ static void fio_cmd(const struct bench *b, const struct store *s,
 		 w->qd, nq, span, span, (unsigned long long)(b->secs * 1e3), json);
 }
 
-/* After "@key" and its colon, or NULL.  Keys only: values are skipped. */
-static const char *json_key(const char *p, const char *key)
-{
-	char pat[64];
-	size_t n = snprintf(pat, sizeof(pat), "\"%s\"", key);
-	const char *q;
-
-	while (p && (p = strstr(p, pat))) {
-		for (q = p + n; isspace((unsigned char)*q); q++)
-			;
-		if (*q == ':') {
-			for (q++; isspace((unsigned char)*q); q++)
-				;
-			return q;
-		}
-		p += n;
-	}
-	return NULL;
-}
-
-static int json_num(const char *p, const char *key, double *v)
-{
-	const char *q = json_key(p, key);
-	char *e;
-
-	if (!q)
-		return -1;
-	*v = strtod(q, &e);
-	return e == q ? -1 : 0;
-}
-
 /* The first 1 MiB of @path, NUL-terminated; free() it; NULL on error. */
 static char *slurp(const char *path)
 {
@@ -736,35 +706,56 @@ static char *slurp(const char *path)
 
 static char fio_version[64];	/* from the first report */
 
+/* The member @key of object @o, or NULL. */
+static struct json_object *jget(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* The number @key of object @o into @v; -1 if there is none. */
+static int jnum(struct json_object *o, const char *key, double *v)
+{
+	struct json_object *n = jget(o, key);
+
+	if (!n || !(json_object_is_type(n, json_type_double) ||
+		    json_object_is_type(n, json_type_int)))
+		return -1;
+	*v = json_object_get_double(n);
+	return 0;
+}
+
 /* fio's JSON report of one group-reported job: the numbers of @dir. */
-static void fio_parse(const char *json, const char *dir, struct run_result *res)
+static void fio_parse(const char *path, const char *dir, struct run_result *res)
 {
 	double bw, iops, ios, runtime, mean, p99, job_rt, usr, sys, err;
-	const char *job = json_key(json, "jobs"), *d, *lat, *pct, *bwmin;
-	const char *ver = json_key(json, "fio version");
+	struct json_object *top = json_object_from_file(path), *job, *d, *lat;
+	const char *ver;
 
-	if (ver && *ver == '"' && !fio_version[0])
-		snprintf(fio_version, sizeof(fio_version), "%.*s",
-			 (int)strcspn(ver + 1, "\""), ver + 1);
-
-	d = json_key(job, dir);
-	lat = json_key(d, "lat_ns");
-	pct = json_key(lat, "percentile");
-	bwmin = json_key(lat, "bw_min");
-	if (!job || !d || *d != '{' || !lat || json_num(job, "error", &err) ||
-	    json_num(d, "bw_bytes", &bw) ||
-	    json_num(d, "iops", &iops) || json_num(d, "total_ios", &ios) ||
-	    json_num(d, "runtime", &runtime) || json_num(lat, "mean", &mean) ||
-	    !pct || (bwmin && pct > bwmin) || json_num(pct, "99.000000", &p99) ||
-	    json_num(d, "job_runtime", &job_rt) || json_num(d, "usr_cpu", &usr) ||
-	    json_num(d, "sys_cpu", &sys)) {
-		run_fail(res, "fio's JSON report lacks a number");
+	if (!top) {
+		run_fail(res, "fio's report %s: %s", path, json_util_get_last_err());
 		return;
+	}
+	ver = json_object_get_string(jget(top, "fio version"));
+	if (ver && !fio_version[0])
+		snprintf(fio_version, sizeof(fio_version), "%s", ver);
+	job = json_object_array_get_idx(jget(top, "jobs"), 0);
+	d = jget(job, dir);
+	lat = jget(d, "lat_ns");
+	if (jnum(job, "error", &err) || jnum(job, "job_runtime", &job_rt) ||
+	    jnum(job, "usr_cpu", &usr) || jnum(job, "sys_cpu", &sys) ||
+	    jnum(d, "bw_bytes", &bw) || jnum(d, "iops", &iops) ||
+	    jnum(d, "total_ios", &ios) || jnum(d, "runtime", &runtime) ||
+	    jnum(lat, "mean", &mean) ||
+	    jnum(jget(lat, "percentile"), "99.000000", &p99)) {
+		run_fail(res, "fio's JSON report lacks a number");
+		goto put;
 	}
 	if (err || !ios || !runtime) {
 		run_fail(res, "fio: error %.0f, %.0f I/Os in %.0f ms", err, ios,
 			 runtime);
-		return;
+		goto put;
 	}
 	res->ios = ios;
 	res->secs = runtime / 1e3;
@@ -774,6 +765,8 @@ static void fio_parse(const char *json, const char *dir, struct run_result *res)
 	res->v[M_P99] = p99 / 1e3;
 	/* usr/sys are percent of the summed job runtimes (ms). */
 	res->v[M_CPU] = (usr + sys) / 100 * job_rt * 1e3 / ios;
+put:
+	json_object_put(top);
 }
 
 /* The last line of @path, for a failure note. */
@@ -813,7 +806,7 @@ static void run_fio(const struct bench *b, const struct store *s,
 		    struct run_result *res)
 {
 	static char cmd[1024];
-	char *argv[FIO_ARGS + 1], *save = NULL, json[64], log[64], why[120], *out;
+	char *argv[FIO_ARGS + 1], *save = NULL, json[64], log[64], why[120];
 	uint64_t t0, cpu;
 	struct rusage r0, r1;
 	int status = 0, fd, ret;
@@ -873,13 +866,7 @@ static void run_fio(const struct bench *b, const struct store *s,
 			 WEXITSTATUS(status) : 128 + WTERMSIG(status), why);
 		return;
 	}
-	out = slurp(json);
-	if (!out) {
-		run_fail(res, "no fio report %s", json);
-		return;
-	}
-	fio_parse(out, w->write ? "write" : "read", res);
-	free(out);
+	fio_parse(json, w->write ? "write" : "read", res);
 	if (res->ios)
 		res->v[M_CPU2] = cpu / 1e3 / res->ios;
 }

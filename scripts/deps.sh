@@ -27,7 +27,7 @@ add_backports
 sudo_ apt-get update -qq
 sudo_ apt-get install -y -qq --no-install-recommends \
 	build-essential bc kmod cpio busybox-static qemu-system-x86 qemu-utils \
-	sparse clang fio iperf3 xz-utils zstd iproute2 libelf-dev liburing-dev \
+	sparse clang fio iperf3 xz-utils zstd iproute2 libelf-dev liburing-dev libjson-c-dev \
 	linux-headers-amd64 \
 	linux-source-6.1 flex bison libssl-dev dwarves >/dev/null
 
