@@ -183,7 +183,7 @@ static int gblk_ring_init(struct gblk *g, unsigned int q)
 
 	if (ret)
 		return gblk_fail(g, ret, "ring");
-	vdrv_ring_set_base(&g->q[q].ring, 0);
+	vdrv_ring_set_base(&g->q[q].ring, g->cfg.base);
 	return 0;
 }
 
@@ -267,7 +267,7 @@ int gblk_setup(struct gblk *g)
 	/* As a front does: the features and config follow the store. */
 	STEP(kvdev_get_features(d, &g->offered), "VHOST_GET_FEATURES");
 	STEP(gblk_read_config(g), "KVHOST_BLK_GET_CONFIG");
-	g->features = g->offered & GBLK_F_WANTED;
+	g->features = g->offered & GBLK_F_WANTED & ~g->cfg.features_off;
 	STEP(kvdev_set_features(d, g->features), "VHOST_SET_FEATURES");
 	STEP(kvdev_set_mem_table(d, &g->mem), "VHOST_SET_MEM_TABLE");
 	for (q = 0; q < g->cfg.nq; q++)
@@ -365,7 +365,9 @@ int gblk_submit(struct gblk *g, unsigned int q, const struct gblk_io *io,
 				break;
 			}
 	}
-	ret = vdrv_add(r, gq->segs, n, h, io->indirect);
+	/* Indirect tables only where negotiated. */
+	ret = vdrv_add(r, gq->segs, n, h, io->indirect &&
+		       g->features & GBLK_F(VIRTIO_RING_F_INDIRECT_DESC));
 	if (ret < 0)
 		return ret;
 	if (ret != h)

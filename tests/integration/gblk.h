@@ -60,6 +60,8 @@ struct gblk_cfg {
 	bool workers;			/* queue k > 0 on a new worker of its own */
 	bool no_run;			/* leave every queue stopped */
 	bool no_set_queues;		/* leave the queue count alone */
+	uint16_t base;			/* every ring's starting index */
+	uint64_t features_off;		/* not to negotiate of GBLK_F_WANTED */
 	int fd;				/* backing store; < 0: none */
 	uint32_t flags;			/* KVHOST_BLK_BACKEND_* */
 };

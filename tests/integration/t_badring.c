@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "badring.h"
 #include "tap.h"
 #include "tdev.h"
 
@@ -16,250 +17,6 @@
 #define BASE		100
 #define ERR_WAIT_MS	5000
 #define HEALTHY_BUFS	256
-
-struct bad_case;
-typedef void (*build_fn)(struct tdev *t, struct vdrv_ring *r, uint64_t buf,
-			 const struct bad_case *c);
-
-struct bad_case {
-	const char *name;
-	build_fn build;
-	int err;		/* expected stats last_err (positive errno) */
-	bool no_indirect;	/* negotiate without INDIRECT_DESC */
-};
-
-static uint64_t table_gpa(struct vdrv_ring *r)
-{
-	return vdrv_indirect_gpa(r, 0);
-}
-
-/* Publish head 0 as the one available chain. */
-static void publish_head0(struct vdrv_ring *r)
-{
-	vdrv_raw_avail_entry(r, BASE, 0);
-	vdrv_raw_avail_idx(r, BASE + 1);
-}
-
-static void build_loop(struct tdev *t, struct vdrv_ring *r, uint64_t buf,
-		       const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_desc(r, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	vdrv_raw_desc(r, 1, buf + 16, 16, VRING_DESC_F_NEXT, 0);
-	publish_head0(r);
-}
-
-static void build_self_loop(struct tdev *t, struct vdrv_ring *r, uint64_t buf,
-			    const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_desc(r, 0, buf, 16, VRING_DESC_F_NEXT, 0);
-	publish_head0(r);
-}
-
-/* Every descriptor chained: NUM + 1 steps without repeating a pattern of 2. */
-static void build_long_loop(struct tdev *t, struct vdrv_ring *r, uint64_t buf,
-			    const struct bad_case *c)
-{
-	unsigned int i;
-
-	(void)t; (void)c;
-	for (i = 0; i < NUM; i++)
-		vdrv_raw_desc(r, i, buf + i, 1, VRING_DESC_F_NEXT,
-			      (i + 1) % NUM);
-	publish_head0(r);
-}
-
-static void build_next_range(struct tdev *t, struct vdrv_ring *r, uint64_t buf,
-			     const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_desc(r, 0, buf, 16, VRING_DESC_F_NEXT, NUM);
-	publish_head0(r);
-}
-
-static void build_indirect(struct vdrv_ring *r, uint32_t len, uint16_t flags,
-			   uint16_t next)
-{
-	vdrv_raw_desc(r, 0, table_gpa(r), len, VRING_DESC_F_INDIRECT | flags,
-		      next);
-}
-
-static void build_indirect_loop(struct tdev *t, struct vdrv_ring *r,
-				uint64_t buf, const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_indirect(r, 0, 0, buf, 16, VRING_DESC_F_NEXT, 1);
-	vdrv_raw_indirect(r, 0, 1, buf + 16, 16, VRING_DESC_F_NEXT, 0);
-	build_indirect(r, 2 * 16, 0, 0);
-	publish_head0(r);
-}
-
-static void build_indirect_next_range(struct tdev *t, struct vdrv_ring *r,
-				      uint64_t buf, const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_indirect(r, 0, 0, buf, 16, VRING_DESC_F_NEXT, 2);
-	vdrv_raw_indirect(r, 0, 1, buf + 16, 16, 0, 0);
-	build_indirect(r, 2 * 16, 0, 0);
-	publish_head0(r);
-}
-
-static void build_indirect_len(struct tdev *t, struct vdrv_ring *r,
-			       uint64_t buf, const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_indirect(r, 0, 0, buf, 16, 0, 0);
-	vdrv_raw_indirect(r, 0, 1, buf + 16, 16, 0, 0);
-	build_indirect(r, 24, 0, 0);
-	publish_head0(r);
-}
-
-static void build_indirect_huge(struct tdev *t, struct vdrv_ring *r,
-				uint64_t buf, const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_indirect(r, 0, 0, buf, 16, 0, 0);
-	build_indirect(r, (VDRV_NUM_MAX + 1) * 16, 0, 0);
-	publish_head0(r);
-}
-
-static void build_nested_indirect(struct tdev *t, struct vdrv_ring *r,
-				  uint64_t buf, const struct bad_case *c)
-{
-	(void)c;
-	(void)buf;
-	vdrv_raw_indirect(r, 0, 0, vdrv_indirect_gpa(r, 1), 16,
-			  VRING_DESC_F_INDIRECT, 0);
-	vdrv_raw_indirect(r, 1, 0, t->q[0].area[1], 16, 0, 0);
-	build_indirect(r, 16, 0, 0);
-	publish_head0(r);
-}
-
-static void build_indirect_next(struct tdev *t, struct vdrv_ring *r,
-				uint64_t buf, const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_indirect(r, 0, 0, buf, 16, 0, 0);
-	build_indirect(r, 16, VRING_DESC_F_NEXT, 1);
-	vdrv_raw_desc(r, 1, buf + 16, 16, 0, 0);
-	publish_head0(r);
-}
-
-/* The ring has no indirect tables: build one in a buffer by hand. */
-static void build_indirect_unnegotiated(struct tdev *t, struct vdrv_ring *r,
-					uint64_t buf, const struct bad_case *c)
-{
-	struct vring_desc d = {
-		.addr = buf + 64, .len = 16, .flags = 0, .next = 0,
-	};
-
-	(void)c;
-	vdrv_write(&t->mem, buf, &d, sizeof(d));
-	vdrv_raw_desc(r, 0, buf, 16, VRING_DESC_F_INDIRECT, 0);
-	publish_head0(r);
-}
-
-static void build_unmapped_addr(struct tdev *t, struct vdrv_ring *r,
-				uint64_t buf, const struct bad_case *c)
-{
-	(void)t; (void)c; (void)buf;
-	/* Page 1 is never mapped in a process: outside the table. */
-	vdrv_raw_desc(r, 0, 0x1000, 16, 0, 0);
-	publish_head0(r);
-}
-
-static void build_partly_unmapped(struct tdev *t, struct vdrv_ring *r,
-				  uint64_t buf, const struct bad_case *c)
-{
-	const struct vdrv_region *last = &t->mem.region[t->mem.nregions - 1];
-
-	(void)buf; (void)c;
-	/* Starts in guest memory, runs 16 bytes past its end. */
-	vdrv_raw_desc(r, 0, last->gpa + last->size - 16, 32, 0, 0);
-	publish_head0(r);
-}
-
-static void build_wrapping_addr(struct tdev *t, struct vdrv_ring *r,
-				uint64_t buf, const struct bad_case *c)
-{
-	(void)t; (void)c; (void)buf;
-	vdrv_raw_desc(r, 0, UINT64_MAX - 15, 32, 0, 0);
-	publish_head0(r);
-}
-
-static void build_read_after_write(struct tdev *t, struct vdrv_ring *r,
-				   uint64_t buf, const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_desc(r, 0, buf, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	vdrv_raw_desc(r, 1, buf + 16, 16, 0, 0);
-	publish_head0(r);
-}
-
-static void build_indirect_read_after_write(struct tdev *t, struct vdrv_ring *r,
-					    uint64_t buf,
-					    const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_indirect(r, 0, 0, buf, 16,
-			  VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	vdrv_raw_indirect(r, 0, 1, buf + 16, 16, 0, 0);
-	build_indirect(r, 2 * 16, 0, 0);
-	publish_head0(r);
-}
-
-static void build_avail_too_far(struct tdev *t, struct vdrv_ring *r,
-				uint64_t buf, const struct bad_case *c)
-{
-	unsigned int i;
-
-	(void)t; (void)c;
-	for (i = 0; i < NUM; i++) {
-		vdrv_raw_desc(r, i, buf + i, 1, 0, 0);
-		vdrv_raw_avail_entry(r, BASE + i, i);
-	}
-	vdrv_raw_avail_idx(r, BASE + NUM + 1);
-}
-
-static void build_head_range(struct tdev *t, struct vdrv_ring *r, uint64_t buf,
-			     const struct bad_case *c)
-{
-	(void)t; (void)c;
-	vdrv_raw_desc(r, 0, buf, 16, 0, 0);
-	vdrv_raw_avail_entry(r, BASE, NUM);
-	vdrv_raw_avail_idx(r, BASE + 1);
-}
-
-#define BAD(n, f, e, ...)	{ .name = (n), .build = (f), .err = (e), __VA_ARGS__ }
-
-static const struct bad_case cases[] = {
-	BAD("descriptor loop 0 -> 1 -> 0", build_loop, ELOOP),
-	BAD("descriptor pointing at itself", build_self_loop, ELOOP),
-	BAD("chain through every descriptor and back", build_long_loop, ELOOP),
-	BAD("next out of range", build_next_range, EINVAL),
-	BAD("loop inside an indirect table", build_indirect_loop, ELOOP),
-	BAD("next out of range inside an indirect table",
-	    build_indirect_next_range, EINVAL),
-	BAD("indirect length not a multiple of 16", build_indirect_len, EINVAL),
-	BAD("indirect table longer than 32768 entries", build_indirect_huge,
-	    E2BIG),
-	BAD("nested indirect", build_nested_indirect, EINVAL),
-	BAD("indirect descriptor with NEXT", build_indirect_next, EINVAL),
-	BAD("indirect without VIRTIO_RING_F_INDIRECT_DESC",
-	    build_indirect_unnegotiated, EINVAL, .no_indirect = true),
-	BAD("address outside the memory table", build_unmapped_addr, EFAULT),
-	BAD("buffer running past the end of guest memory",
-	    build_partly_unmapped, EFAULT),
-	BAD("address + len wraps 2^64", build_wrapping_addr, EINVAL),
-	BAD("readable descriptor after a writable one", build_read_after_write,
-	    EINVAL),
-	BAD("readable after writable inside an indirect table",
-	    build_indirect_read_after_write, EINVAL),
-	BAD("avail->idx more than the queue size ahead", build_avail_too_far,
-	    EINVAL),
-	BAD("avail entry (head) out of range", build_head_range, EINVAL),
-};
 
 static const struct tdev_cfg bad_cfg = {
 	.num = NUM,
@@ -292,7 +49,7 @@ static bool healthy_traffic(struct tdev *h, const char *after)
 	return ok;
 }
 
-static void run_case(const struct bad_case *c, struct tdev *h, bool healthy)
+static void run_case(const struct badring_case *c, struct tdev *h, bool healthy)
 {
 	static struct tdev t;
 	struct tdev_cfg cfg = bad_cfg;
@@ -310,7 +67,9 @@ static void run_case(const struct bad_case *c, struct tdev *h, bool healthy)
 		return;
 	}
 	r = &t.q[0].ring;
-	c->build(&t, r, t.q[0].area[0], c);
+	c->build(&(struct badring_env){ .r = r, .mem = &t.mem,
+					.buf = t.q[0].area[0],
+					.buf2 = t.q[0].area[1], .base = BASE });
 	kvdev_kick(&t.dev, 0);
 
 	ret = kvdev_wait_err(&t.dev, 0, ERR_WAIT_MS);
@@ -392,7 +151,8 @@ static void run_zero_length(void)
 	vdrv_raw_desc(r, 0, buf, 32, VRING_DESC_F_NEXT, 1);
 	vdrv_raw_desc(r, 1, 0xdead00000000ULL, 0, VRING_DESC_F_NEXT, 2);
 	vdrv_raw_desc(r, 2, buf + 32, 32, 0, 0);
-	publish_head0(r);
+	vdrv_raw_avail_entry(r, BASE, 0);
+	vdrv_raw_avail_idx(r, BASE + 1);
 	kvdev_kick(&t.dev, 0);
 	for (i = 0; i < 500 && vdrv_raw_used_idx(r) == BASE; i++)
 		usleep(10000);
@@ -426,8 +186,8 @@ int main(void)
 	healthy_traffic(&healthy, "nothing");
 	run_control();
 	run_zero_length();
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		run_case(&cases[i], &healthy, have_healthy);
+	for (i = 0; i < badring_ncases; i++)
+		run_case(&badring_cases[i], &healthy, have_healthy);
 	tdev_close(&healthy);
 	return tap_done();
 }

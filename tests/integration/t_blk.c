@@ -8,11 +8,11 @@
  * /tmp file (buffered, O_DIRECT), null_blk and a loop device, also with
  * byte-granular segments; 3. every request type; 4. FLUSH reaches the
  * store; 5. read-only store, malformed requests, a chain without a status
- * byte, ENOSPC, store I/O errors; 6. stop and resume under load
- * (GET_VRING_BASE, detach, RUN_QUEUE 0): every request completes exactly
- * once; 7. close, owner killed and RESET_OWNER with I/O in flight: no pin
- * left, the store's file system unmounts; 8. a helper thread per started
- * queue, refused (EAGAIN) beyond the owner's pids.max.
+ * byte, the core's malformed rings, ENOSPC, store I/O errors; 6. stop and
+ * resume under load (GET_VRING_BASE, detach, RUN_QUEUE 0): every request
+ * completes exactly once; 7. close, owner killed and RESET_OWNER with I/O
+ * in flight: no pin left, the store's file system unmounts; 8. a helper
+ * thread per started queue, refused (EAGAIN) beyond the owner's pids.max.
  *
  * Needs root, kvhost.ko and kvhost_blk.ko; null_blk and loop are loaded if
  * need be, a part whose device is missing is skipped.  Knobs:
@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "badring.h"
 #include "gblk.h"
 #include "tap.h"
 
@@ -754,6 +755,49 @@ static void test_malformed(void)
 	       "no malformed request broke the queue");
 out:
 	gblk_close(&bg);
+}
+
+/* The core's malformed-ring cases (badring.c) on queue 0 of a blk device. */
+static void badring_case(const struct badring_case *c)
+{
+	const struct gblk_store *s = &stores[ST_FILE];
+	struct kvhost_blk_queue_stats st;
+	struct gblk_cfg cfg = cfg_for(s, 2, 0);
+	static struct gblk g;
+	struct vdrv_ring *r;
+	int fired;
+
+	cfg.num = 8;
+	cfg.base = 100;
+	if (c->no_indirect)
+		cfg.features_off = GBLK_F(VIRTIO_RING_F_INDIRECT_DESC);
+	if (!open_or_report(&g, &cfg, c->name))
+		goto out;
+	r = &g.q[0].ring;
+	c->build(&(struct badring_env){ .r = r, .mem = &g.mem, .buf = g.aux_gpa,
+					.buf2 = g.aux_gpa + 4096, .base = cfg.base });
+	/* The raw chain bypassed the driver's notification logic: kick always. */
+	kvdev_kick(&g.dev, 0);
+	fired = kvdev_wait_err(&g.dev, 0, GBLK_WAIT_MS);
+	memset(&st, 0, sizeof(st));
+	gblk_stats(&g.dev, 0, &st);
+	tap_ok(fired == 1 && st.broken == 1 && (int)st.last_err == c->err &&
+	       vdrv_raw_used_idx(r) == cfg.base,
+	       "bad ring: %s: err eventfd %d, queue broken %u with %s (want %s), used->idx %u",
+	       c->name, fired, st.broken, strerror(st.last_err), strerror(c->err),
+	       vdrv_raw_used_idx(r));
+	report(good_read(&g, 1, s), NULL, "bad ring: %s: the other queue serves on",
+	       c->name);
+out:
+	gblk_close(&g);
+}
+
+static void test_badring(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < badring_ncases; i++)
+		badring_case(&badring_cases[i]);
 }
 
 static void test_readonly(void)
@@ -1506,6 +1550,7 @@ int main(void)
 		test_readonly();
 		test_malformed();
 		test_broken();
+		test_badring();
 		test_enospc();
 		test_store_errors();
 		test_stop_resume();
