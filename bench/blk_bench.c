@@ -169,7 +169,7 @@ struct run_result {
 	double secs;		/* the measured window */
 	double wall;		/* the whole run, set-up and exit included */
 	uint64_t ios;
-	uint64_t punted;	/* kvhost: requests handed to the device's helper */
+	uint64_t punted;	/* kvhost: requests handed to the queues' helpers */
 	char note[200];
 };
 
@@ -390,7 +390,7 @@ static uint64_t task_ticks(const char *pid)
 
 /*
  * CPU time, in clock ticks, of the kernel threads of the devices we own:
- * the workers "kvhost-PID" and the helper "kvhost-helper-PID" (also when
+ * the workers "kvhost-PID" and the helpers "kvhost-helper-PID" (also when
  * /proc shows it cut at 15 bytes).  The threads of this program are not
  * counted: they stand in for the guest's vCPUs.
  */
@@ -1121,7 +1121,7 @@ static void out_raw(const struct bench *b)
 	unsigned int i, side, k;
 
 	out("\n## Raw per-round numbers\n\n");
-	out("Per round: IOPS mean/p99 us [cpu: CPU us/IO as in the table / of kvhost's submitting threads or of every fio process and thread, start-up included; wall: seconds of the whole run, set-up, start-up and exit included; punt: requests kvhost handed to its helper thread].\n\n");
+	out("Per round: IOPS mean/p99 us [cpu: CPU us/IO as in the table / of kvhost's submitting threads or of every fio process and thread, start-up included; wall: seconds of the whole run, set-up, start-up and exit included; punt: requests kvhost handed to its queues' helper threads].\n\n");
 	for (i = 0; i < b->nrows; i++) {
 		for (side = 0; side < NSIDE; side++) {
 			out("- %s, %s:", b->row[i].label, side_name[side]);

@@ -200,7 +200,7 @@ struct kvhost_blk_config {
  * @write_bytes: bytes written for the driver
  * @errors:	requests completed with VIRTIO_BLK_S_IOERR: malformed, refused
  *		(read-only) or failed by the store
- * @punted:	requests handed to the device's helper thread because they
+ * @punted:	requests handed to the queue's helper thread because they
  *		would have blocked the worker (buffered I/O, FLUSH, DISCARD,
  *		WRITE_ZEROES)
  * @inflight:	requests taken from the ring and not yet used, now
