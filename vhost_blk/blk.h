@@ -138,6 +138,8 @@ struct kvhost_blk_queue {
 	 * dev.mutex; requests in flight read it with the queue started.
 	 */
 	struct kvhost_worker *helper;
+	/* Requests queued on @helper and not yet off its hands. */
+	atomic_t helper_pending;
 	/* Finished requests, any context; turned into used entries by @done_work. */
 	struct llist_head done;
 	struct kvhost_work done_work;

@@ -512,6 +512,7 @@ static int kvhost_blk_open(struct inode *inode, struct file *f)
 		init_llist_head(&q->done);
 		kvhost_work_init(&q->done_work, kvhost_blk_handle_done);
 		atomic_set(&q->inflight, 0);
+		atomic_set(&q->helper_pending, 0);
 		init_waitqueue_head(&q->drained);
 		b->vqs[i] = &q->vq;
 	}

@@ -15,10 +15,12 @@
  *   never wait for them;
  *   GET_ID and everything malformed or unsupported: at once.
  *
- * A finished request (kiocb completion, in any context; the helper; the
- * worker itself) goes on the queue's lock-free done list, and the done work
- * on the queue's worker writes the status bytes, adds the used entries and
- * publishes them with one used-index update and at most one call per batch.
+ * A finished request goes on the queue's lock-free done list.  Whoever
+ * holds the queue's mutex next writes the status bytes, adds the used
+ * entries and publishes them with one used-index update and at most one
+ * call per batch: the kick handler at its end for what it finished, the
+ * helper at the end of its batch for what it finished, and for a kiocb
+ * completion (any context) the done work on the queue's worker.
  *
  * Every chain taken is in flight until it is used; kvhost_blk_handle_drain()
  * waits for that, so a stopped queue is exact (nothing lost, nothing done
@@ -129,14 +131,22 @@ static void kvhost_blk_req_put(struct kvhost_blk_req *req)
 
 /* ---- completion ---- */
 
-/* Context: any (kiocb completion in interrupt, the helper, the worker). */
+/*
+ * A request finished by the worker's kick handler or by the helper, each of
+ * which publishes its own batch (kvhost_blk_reap(), kvhost_blk_helper_done()):
+ * no done work, no wake-up.
+ */
+static void kvhost_blk_req_finish_here(struct kvhost_blk_req *req)
+{
+	/* llist_add() orders everything written to @req before it. */
+	llist_add(&req->done_node, &req->q->done);
+}
+
+/* Context: any (kiocb completion in interrupt, or the store's own thread). */
 static void kvhost_blk_req_finish(struct kvhost_blk_req *req)
 {
-	struct kvhost_blk_queue *q = req->q;
-
-	/* llist_add() orders everything written to @req before it. */
-	llist_add(&req->done_node, &q->done);
-	kvhost_vq_work_queue(&q->vq, &q->done_work);
+	kvhost_blk_req_finish_here(req);
+	kvhost_vq_work_queue(&req->q->vq, &req->q->done_work);
 }
 
 static void kvhost_blk_end_write(struct kvhost_blk_req *req)
@@ -232,7 +242,7 @@ static void kvhost_blk_req_use(struct kvhost_blk_queue *q,
 	kvhost_blk_req_put(req);
 }
 
-/* Use every finished request; caller holds q->vq.mutex. */
+/* Use every finished request; caller holds q->vq.mutex (worker or helper). */
 static void kvhost_blk_reap(struct kvhost_blk_queue *q)
 {
 	struct kvhost_blk_req *req, *next;
@@ -291,9 +301,50 @@ void kvhost_blk_handle_drain(struct kvhost_virtqueue *vq)
 	kvhost_vq_flush(vq);
 }
 
-/* ---- I/O ---- */
+/* ---- the helper ---- */
 
 static void kvhost_blk_punt_fn(struct kvhost_work *work);
+
+/* Hand @req to its queue's helper. Context: any. */
+static void kvhost_blk_helper_queue(struct kvhost_blk_req *req)
+{
+	struct kvhost_blk_queue *q = req->q;
+
+	atomic_inc(&q->helper_pending);
+	kvhost_work_init(&req->punt_work, kvhost_blk_punt_fn);
+	kvhost_helper_queue(q->helper, &req->punt_work);
+}
+
+/*
+ * Publish what the helper finished, from the helper itself: one wake-up of
+ * the worker less per batch, which is what a punted request pays most for.
+ * If the worker holds the queue it reaps at the end of its kick, and the
+ * done work covers a publication that raced past that.
+ */
+static void kvhost_blk_helper_publish(struct kvhost_blk_queue *q)
+{
+	if (llist_empty(&q->done))
+		return;
+	if (!mutex_trylock(&q->vq.mutex)) {
+		kvhost_vq_work_queue(&q->vq, &q->done_work);
+		return;
+	}
+	kvhost_blk_reap(q);
+	mutex_unlock(&q->vq.mutex);
+}
+
+/*
+ * A punted request is off the helper's hands (finished, or under way as a
+ * kiocb).  The helper's batch for @q ends when none of its requests is left
+ * queued there; that batch is published now.
+ */
+static void kvhost_blk_helper_done(struct kvhost_blk_queue *q)
+{
+	if (atomic_dec_and_test(&q->helper_pending))
+		kvhost_blk_helper_publish(q);
+}
+
+/* ---- I/O ---- */
 
 static void kvhost_blk_iter_restore(struct kvhost_blk_req *req)
 {
@@ -310,8 +361,7 @@ static void kvhost_blk_rw_complete(struct kiocb *iocb, long res)
 	 */
 	if (res == -EAGAIN && iocb->ki_flags & IOCB_NOWAIT) {
 		kvhost_blk_iter_restore(req);
-		kvhost_work_init(&req->punt_work, kvhost_blk_punt_fn);
-		kvhost_helper_queue(req->q->helper, &req->punt_work);
+		kvhost_blk_helper_queue(req);
 		return;
 	}
 	if (res > 0)
@@ -340,9 +390,10 @@ static bool kvhost_blk_start_write(struct kvhost_blk_req *req, bool nowait)
 }
 
 /*
- * Issue what is left of an IN or OUT.  Return: true if it is under way or
- * finished (kvhost_blk_req_finish() called or to be called), false if it
- * would block: nothing was changed, try again without @nowait.
+ * Issue what is left of an IN or OUT, from the kick handler or the helper.
+ * Return: true if it is under way (a kiocb) or finished (on the done list,
+ * for the caller to publish), false if it would block: nothing was
+ * changed, try again without @nowait.
  */
 static bool kvhost_blk_rw_issue(struct kvhost_blk_req *req, bool nowait)
 {
@@ -389,7 +440,8 @@ static bool kvhost_blk_rw_issue(struct kvhost_blk_req *req, bool nowait)
 			return false;
 	}
 	req->res = ret < 0 ? ret : 0;
-	kvhost_blk_req_finish(req);
+	/* The caller is the kick handler or the helper: it publishes. */
+	kvhost_blk_req_finish_here(req);
 	return true;
 }
 
@@ -471,7 +523,7 @@ static void kvhost_blk_bounce(struct kvhost_blk_req *req)
 	kfree(bv);
 finish:
 	req->res = ret < 0 ? ret : 0;
-	kvhost_blk_req_finish(req);
+	kvhost_blk_req_finish_here(req);
 }
 
 static int kvhost_blk_fallocate(struct kvhost_blk_store *st, int mode,
@@ -536,7 +588,8 @@ static void kvhost_blk_punt_fn(struct kvhost_work *work)
 {
 	struct kvhost_blk_req *req = container_of(work, struct kvhost_blk_req,
 						  punt_work);
-	struct kvhost_blk_store *st = &req->q->blk->store;
+	struct kvhost_blk_queue *q = req->q;	/* @req may be reused once finished */
+	struct kvhost_blk_store *st = &q->blk->store;
 	const struct kvhost_blk_range *r = req->ranges;
 	unsigned int i;
 	int ret = 0;
@@ -544,32 +597,33 @@ static void kvhost_blk_punt_fn(struct kvhost_work *work)
 	switch (req->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
-		if (!req->bounce && kvhost_blk_rw_issue(req, false))
-			return;
-		kvhost_blk_bounce(req);
+		if (req->bounce || !kvhost_blk_rw_issue(req, false))
+			kvhost_blk_bounce(req);
+		kvhost_blk_helper_done(q);
 		return;
 	case VIRTIO_BLK_T_FLUSH:
+		/* What finished before a wait in the filesystem goes out first. */
+		kvhost_blk_helper_publish(q);
 		/* Every write used before this request was taken is in the file. */
 		ret = vfs_fsync(st->file, 0);
 		break;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
+		kvhost_blk_helper_publish(q);
 		for (i = 0; i < req->nsegs && !ret; i++)
 			ret = kvhost_blk_dwz_one(st, req->type, r[i].unmap,
 						 r[i].pos, r[i].len);
 		break;
 	}
 	req->res = ret;
-	kvhost_blk_req_finish(req);
+	kvhost_blk_req_finish_here(req);
+	kvhost_blk_helper_done(q);
 }
 
 static void kvhost_blk_punt(struct kvhost_blk_req *req)
 {
-	struct kvhost_blk_queue *q = req->q;
-
-	q->stats.punted++;
-	kvhost_work_init(&req->punt_work, kvhost_blk_punt_fn);
-	kvhost_helper_queue(q->helper, &req->punt_work);
+	req->q->stats.punted++;
+	kvhost_blk_helper_queue(req);
 }
 
 /* ---- parsing ---- */
@@ -832,7 +886,7 @@ static void kvhost_blk_start(struct kvhost_blk_req *req,
 	st = VIRTIO_BLK_S_UNSUPP;
 finish:
 	req->status_val = st;
-	kvhost_blk_req_finish(req);
+	kvhost_blk_req_finish_here(req);
 }
 
 /* Take one chain; false once the ring is empty or broken. */
