@@ -18,6 +18,8 @@
 #                       BENCH_ROUNDS (5), BENCH_SECS (2), BENCH_FILTER (rows whose
 #                       label has it, e.g. "null_blk" or "QD1"), BENCH_ALL=1 (QD1
 #                       at 2 queues too); report in bench/results/
+#   make install        kvhostctl, its man page, the udev rule and the systemd
+#                       unit kvhost-blk@.service; DESTDIR, PREFIX (/usr/local)
 #   make clean
 #
 # Module objects live only in build/<rel>/, a copy of Kbuild + MODULE_DIRS.
@@ -49,7 +51,7 @@ endif
 USER_DIRS := tests/lib tests/unit tests/integration tests/e2e userspace_ctl bench
 USER_OUT := $(BUILD)/user
 
-.PHONY: all modules modules-all sparse user initramfs kernels deps check bench-net bench-blk clean help
+.PHONY: all modules modules-all sparse user initramfs kernels deps check bench-net bench-blk install clean help
 
 all: modules
 
@@ -129,6 +131,9 @@ bench-blk:
 			echo "# report saved in bench/results/$${f##*/}"; \
 	done; \
 	exit $$rc
+
+install:
+	$(MAKE) -C $(TOP)/userspace_ctl OUT=$(USER_OUT)/userspace_ctl USER_OUT=$(USER_OUT) install
 
 clean:
 	rm -rf $(BUILD)

@@ -3,6 +3,7 @@
 # "make check": every test tier, as one TAP stream in build/check.tap.
 #
 #   1. userspace build (make user)          ok - build userspace
+#      make install into a scratch DESTDIR   ok - install: ... (tests/install-check.sh)
 #   2. unit tier (make -C tests/unit check) its TAP
 #   3. per kernel of scripts/kernels.sh list:
 #        ok - build modules <rel>
@@ -48,6 +49,11 @@ step() {
 
 step_user() {
 	step "build userspace" "$logs/user.log" "$MAKE" -C "$top" user || true
+}
+
+# step_install: make install into a scratch DESTDIR, every file checked
+step_install() {
+	"$top/tests/install-check.sh" 2>&1 </dev/null | emit || true
 }
 
 step_unit() {
@@ -115,6 +121,7 @@ main() {
 	: >"$tap"
 	kernels=${KVHOST_KERNELS:-$("$top/scripts/kernels.sh" list)}
 	step_user
+	step_install
 	step_unit
 	# The in-tree vhost-net reference guest of the e2e runs only when
 	# asked (KVHOST_E2E_REFERENCE=1, first kernel): it tests no code of

@@ -17,6 +17,9 @@
 
 #define KVHOST_IOC_TYPE		0xB7
 
+/* The release: every module's MODULE_VERSION, and kvhostctl's. */
+#define KVHOST_VERSION		"0.9.0"
+
 /*
  * Worker ioctls.  Kernels since 6.4 carry these in <linux/vhost.h> with the
  * same numbers and layouts; older userspace headers do not, so define them.

@@ -2,6 +2,12 @@
 /*
  * kvhostctl: look at kvhost devices.
  *
+ *   kvhostctl info [--json]
+ *	the modules, the device nodes and what they offer, every open device
+ *   kvhostctl stats [--watch SECS] [--json]
+ *	the per-queue counters of every open device (ctl_info.c)
+ *   kvhostctl net [--tap NAME] [--queues N] [--poll-us US] [--id ID] -- QEMU ...
+ *	QEMU with a NIC on kvhost-net (ctl_net.c)
  *   kvhostctl features DEVICE
  *	the virtio and backend features a device offers, by name
  *   kvhostctl net-stats [--pid PID] --fd FD
@@ -14,6 +20,7 @@
  * one small function.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,6 +37,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_blk.h>
 #include "kvhost.h"
+#include "kvhostctl.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open		434
@@ -38,24 +46,40 @@
 #define SYS_pidfd_getfd		438
 #endif
 
-static const char *prog = "kvhostctl";
+const char *prog = "kvhostctl";
 
-static int fail(int err, const char *what)
+int fail(int err, const char *what)
 {
 	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(err));
 	return 1;
 }
 
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s features DEVICE\n"
+		"usage: %s info [--json]\n"
+		"       %s stats [--watch SECS] [--json]\n"
+		"       %s net [--tap NAME] [--queues N] [--poll-us US] [--id ID] -- QEMU [ARGS...]\n"
+		"       %s features DEVICE\n"
 		"       %s net-stats [--pid PID] --fd FD\n"
-		"       %s blk-stats [--pid PID] --fd FD\n", prog, prog, prog);
+		"       %s blk-stats [--pid PID] --fd FD\n"
+		"       %s --version\n"
+		"Each subcommand takes --help.\n", prog, prog, prog, prog, prog, prog, prog);
 }
 
-/* A whole decimal number in [min, max], or -1. */
-static long parse_num(const char *s, long min, long max)
+long parse_num(const char *s, long min, long max)
 {
 	char *end;
 	long v;
@@ -73,18 +97,33 @@ struct feature_name {
 };
 
 static const struct feature_name feature_names[] = {
+	{ VIRTIO_NET_F_CSUM, "VIRTIO_NET_F_CSUM" },
+	{ VIRTIO_NET_F_GUEST_CSUM, "VIRTIO_NET_F_GUEST_CSUM" },
+	{ VIRTIO_NET_F_MAC, "VIRTIO_NET_F_MAC" },
+	{ VIRTIO_NET_F_GUEST_TSO4, "VIRTIO_NET_F_GUEST_TSO4" },
+	{ VIRTIO_NET_F_GUEST_TSO6, "VIRTIO_NET_F_GUEST_TSO6" },
+	{ VIRTIO_NET_F_HOST_TSO4, "VIRTIO_NET_F_HOST_TSO4" },
+	{ VIRTIO_NET_F_HOST_TSO6, "VIRTIO_NET_F_HOST_TSO6" },
 	{ VIRTIO_NET_F_MRG_RXBUF, "VIRTIO_NET_F_MRG_RXBUF" },
+	{ VIRTIO_NET_F_STATUS, "VIRTIO_NET_F_STATUS" },
+	{ VIRTIO_NET_F_CTRL_VQ, "VIRTIO_NET_F_CTRL_VQ" },
+	{ VIRTIO_NET_F_MQ, "VIRTIO_NET_F_MQ" },
 	{ VIRTIO_F_NOTIFY_ON_EMPTY, "VIRTIO_F_NOTIFY_ON_EMPTY" },
 	{ VIRTIO_F_ANY_LAYOUT, "VIRTIO_F_ANY_LAYOUT / VHOST_NET_F_VIRTIO_NET_HDR" },
 	{ VIRTIO_RING_F_INDIRECT_DESC, "VIRTIO_RING_F_INDIRECT_DESC" },
 	{ VIRTIO_RING_F_EVENT_IDX, "VIRTIO_RING_F_EVENT_IDX" },
 	{ VHOST_F_LOG_ALL, "VHOST_F_LOG_ALL" },
 	{ VIRTIO_F_VERSION_1, "VIRTIO_F_VERSION_1" },
+	{ VIRTIO_F_ACCESS_PLATFORM, "VIRTIO_F_ACCESS_PLATFORM" },
+	{ VIRTIO_F_RING_PACKED, "VIRTIO_F_RING_PACKED" },
+	{ VIRTIO_F_IN_ORDER, "VIRTIO_F_IN_ORDER" },
 };
 
 /* Device-type bits below 24 mean something else on each device type. */
 static const struct feature_name blk_feature_names[] = {
+	{ VIRTIO_BLK_F_SIZE_MAX, "VIRTIO_BLK_F_SIZE_MAX" },
 	{ VIRTIO_BLK_F_SEG_MAX, "VIRTIO_BLK_F_SEG_MAX" },
+	{ VIRTIO_BLK_F_GEOMETRY, "VIRTIO_BLK_F_GEOMETRY" },
 	{ VIRTIO_BLK_F_RO, "VIRTIO_BLK_F_RO" },
 	{ VIRTIO_BLK_F_BLK_SIZE, "VIRTIO_BLK_F_BLK_SIZE" },
 	{ VIRTIO_BLK_F_FLUSH, "VIRTIO_BLK_F_FLUSH" },
@@ -94,9 +133,7 @@ static const struct feature_name blk_feature_names[] = {
 	{ VIRTIO_BLK_F_WRITE_ZEROES, "VIRTIO_BLK_F_WRITE_ZEROES" },
 };
 
-#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
-
-static const char *feature_name(unsigned int bit, bool blk)
+const char *feature_name(unsigned int bit, bool blk)
 {
 	size_t i;
 
@@ -125,8 +162,7 @@ static void print_features(const char *what, uint64_t f, bool blk)
 	}
 }
 
-/* A character device, opened read-write as QEMU would. */
-static int open_device(const char *path, int *fd)
+int open_device(const char *path, int *fd)
 {
 	struct stat st;
 
@@ -176,8 +212,7 @@ static int cmd_features(int argc, char **argv)
 	return 0;
 }
 
-/* Our own copy of another process's file, or of an inherited one. */
-static int get_fd(long pid, int target_fd, int *fd)
+int get_fd(long pid, int target_fd, int *fd)
 {
 	int pidfd;
 
@@ -310,20 +345,35 @@ static int cmd_blk_stats(int argc, char **argv)
 	return 0;
 }
 
+static const struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} subcommands[] = {
+	{ "info", cmd_info },
+	{ "stats", cmd_stats },
+	{ "net", cmd_net },
+	{ "features", cmd_features },
+	{ "net-stats", cmd_net_stats },
+	{ "blk-stats", cmd_blk_stats },
+};
+
 int main(int argc, char **argv)
 {
+	size_t i;
+
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "features"))
-		return cmd_features(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "net-stats"))
-		return cmd_net_stats(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "blk-stats"))
-		return cmd_blk_stats(argc - 2, argv + 2);
+	for (i = 0; i < ARRAY_LEN(subcommands); i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].run(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("kvhostctl %s\n", KVHOST_VERSION);
 		return 0;
 	}
 	usage(stderr);

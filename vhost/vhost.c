@@ -11,6 +11,8 @@
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
 #include <linux/nospec.h>
+#include <linux/pid.h>
+#include <linux/sched/task.h>
 #include <linux/vhost.h>
 #include "uapi/kvhost.h"
 #include "vhost.h"
@@ -838,6 +840,7 @@ static long kvhost_dev_set_owner(struct kvhost_dev *dev)
 		worker->attached++;
 		rcu_assign_pointer(dev->vqs[i]->worker, worker);
 	}
+	dev->owner = get_pid(task_tgid(current));
 	return 0;
 }
 
@@ -1010,8 +1013,67 @@ void kvhost_dev_cleanup(struct kvhost_dev *dev)
 	if (dev->mm)
 		mmput(dev->mm);
 	dev->mm = NULL;
+	put_pid(dev->owner);
+	dev->owner = NULL;
 }
 EXPORT_SYMBOL_GPL(kvhost_dev_cleanup);
+
+static void kvhost_vq_show_fdinfo(struct kvhost_virtqueue *vq, struct seq_file *m)
+{
+	struct kvhost_worker *worker;
+
+	lockdep_assert_held(&vq->dev->mutex);
+	worker = rcu_dereference_protected(vq->worker,
+					   lockdep_is_held(&vq->dev->mutex));
+	mutex_lock(&vq->mutex);
+	seq_printf(m, "kvhost-vq:\t%u worker=%d num=%u started=%d broken=%d last_avail=%u last_used=%u kicks=%llu calls=%llu\n",
+		   vq->index, worker ? (int)worker->id : -1, vq->ring.num,
+		   vq->started, kvhost_vq_broken(vq), vq->ring.last_avail_idx,
+		   vq->ring.last_used_idx, vq->stats.kicks, vq->stats.calls);
+	mutex_unlock(&vq->mutex);
+}
+
+/**
+ * kvhost_dev_show_fdinfo() - the device's state for /proc/PID/fdinfo/FD
+ * @dev:	the device
+ * @m:		the fdinfo file
+ *
+ * One "kvhost-" line each for the owner (pid and command, as the reader's
+ * pid namespace sees it), the features acked, the queues in use, every
+ * worker (id and thread id) and every queue in use; a backend's
+ * show_fdinfo adds its own lines after these.  This is what kvhostctl
+ * info lists, for any process's device, without owning it.
+ *
+ * Context: process context; takes dev->mutex and each vq->mutex.
+ */
+void kvhost_dev_show_fdinfo(struct kvhost_dev *dev, struct seq_file *m)
+{
+	struct kvhost_worker *worker;
+	struct task_struct *task;
+	char comm[TASK_COMM_LEN];
+	unsigned long id;
+	int i;
+
+	if (mutex_lock_killable(&dev->mutex))
+		return;
+	task = dev->owner ? get_pid_task(dev->owner, PIDTYPE_TGID) : NULL;
+	if (task) {
+		get_task_comm(comm, task);
+		put_task_struct(task);
+		seq_printf(m, "kvhost-owner:\t%d %s\n", pid_vnr(dev->owner), comm);
+	} else {
+		seq_puts(m, "kvhost-owner:\t-1\n");
+	}
+	seq_printf(m, "kvhost-features:\t0x%016llx\n", dev->acked_features);
+	seq_printf(m, "kvhost-queues:\t%d\n", dev->nvqs);
+	xa_for_each(&dev->workers, id, worker)
+		seq_printf(m, "kvhost-worker:\t%u %d\n", worker->id,
+			   task_pid_vnr(worker->task));
+	for (i = 0; i < dev->nvqs; i++)
+		kvhost_vq_show_fdinfo(dev->vqs[i], m);
+	mutex_unlock(&dev->mutex);
+}
+EXPORT_SYMBOL_GPL(kvhost_dev_show_fdinfo);
 
 /**
  * kvhost_dev_ioctl() - the device-wide VHOST_* ioctls
@@ -1099,6 +1161,7 @@ int kvhost_dev_init(struct kvhost_dev *dev, struct kvhost_virtqueue **vqs,
 	dev->acked_features = 0;
 	dev->acked_backend_features = 0;
 	dev->mm = NULL;
+	dev->owner = NULL;
 	dev->mt = NULL;
 	xa_init_flags(&dev->workers, XA_FLAGS_ALLOC);
 	dev->nworkers = 0;
@@ -1186,4 +1249,5 @@ module_init(kvhost_init);
 module_exit(kvhost_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KVHOST_VERSION);
 MODULE_DESCRIPTION("kvhost core: in-kernel virtio datapath for QEMU guests");

@@ -30,6 +30,7 @@
 #include <linux/rcupdate.h>
 #include <linux/uio.h>
 #include <linux/vhost_types.h>
+#include <linux/seq_file.h>
 #include "vring.h"
 
 struct kvhost_work;
@@ -127,6 +128,7 @@ struct kvhost_dev {
 	/* Guards everything below; every ioctl runs under it. */
 	struct mutex mutex;
 	struct mm_struct *mm;
+	struct pid *owner;		/* the owner's thread group, for fdinfo */
 	struct kvhost_virtqueue **vqs;
 	int nvqs;			/* in use (kvhost_dev_set_nvqs) */
 	int nvqs_init;			/* set up by kvhost_dev_init() */
@@ -162,6 +164,7 @@ long kvhost_dev_ioctl(struct kvhost_dev *dev, unsigned int ioctl,
 long kvhost_vring_ioctl(struct kvhost_dev *dev, unsigned int ioctl,
 			void __user *argp);
 void kvhost_dev_flush(struct kvhost_dev *dev);
+void kvhost_dev_show_fdinfo(struct kvhost_dev *dev, struct seq_file *m);
 
 /*
  * Work and polling.

@@ -549,6 +549,36 @@ static int kvhost_blk_release(struct inode *inode, struct file *f)
 	return 0;
 }
 
+/* fdinfo: the core's lines, then the store and each queue in use. */
+static void kvhost_blk_show_fdinfo(struct seq_file *m, struct file *f)
+{
+	struct kvhost_blk *b = f->private_data;
+	struct kvhost_blk_store *st = &b->store;
+	int i;
+
+	kvhost_dev_show_fdinfo(&b->dev, m);
+	if (mutex_lock_killable(&b->dev.mutex))
+		return;
+	if (st->file) {
+		seq_puts(m, "kvhost-blk-backend:\t");
+		seq_file_path(m, st->file, " \t\n\\");
+		seq_printf(m, " sectors=%llu ro=%d nowait=%d\n", st->sectors, st->ro,
+			   st->nowait);
+	} else {
+		seq_puts(m, "kvhost-blk-backend:\tnone\n");
+	}
+	for (i = 0; i < b->dev.nvqs; i++) {
+		struct kvhost_blk_queue *q = &b->q[i];
+
+		mutex_lock(&q->vq.mutex);
+		seq_printf(m, "kvhost-blk-queue:\t%d running=%d inflight=%d helper=%d\n",
+			   i, q->enabled, atomic_read(&q->inflight),
+			   q->helper ? task_pid_vnr(q->helper->task) : -1);
+		mutex_unlock(&q->vq.mutex);
+	}
+	mutex_unlock(&b->dev.mutex);
+}
+
 static const struct file_operations kvhost_blk_fops = {
 	.owner		= THIS_MODULE,
 	.open		= kvhost_blk_open,
@@ -556,6 +586,7 @@ static const struct file_operations kvhost_blk_fops = {
 	.unlocked_ioctl	= kvhost_blk_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,
+	.show_fdinfo	= kvhost_blk_show_fdinfo,
 };
 
 static struct miscdevice kvhost_blk_misc = {
@@ -567,4 +598,5 @@ static struct miscdevice kvhost_blk_misc = {
 module_misc_device(kvhost_blk_misc);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KVHOST_VERSION);
 MODULE_DESCRIPTION("kvhost-blk: in-kernel virtio-blk datapath on files and block devices");

@@ -1321,6 +1321,30 @@ static int kvhost_net_release(struct inode *inode, struct file *f)
 	return 0;
 }
 
+/* fdinfo: the core's lines, then each queue's backend file. */
+static void kvhost_net_show_fdinfo(struct seq_file *m, struct file *f)
+{
+	struct kvhost_net *n = f->private_data;
+	int i;
+
+	kvhost_dev_show_fdinfo(&n->dev, m);
+	if (mutex_lock_killable(&n->dev.mutex))
+		return;
+	for (i = 0; i < KVHOST_NET_VQ_MAX; i++) {
+		struct kvhost_net_queue *q = &n->q[i];
+
+		seq_printf(m, "kvhost-net-backend:\t%d ", i);
+		mutex_lock(&q->vq.mutex);
+		if (q->file)
+			seq_file_path(m, q->file, " \t\n\\");
+		else
+			seq_puts(m, "none");
+		mutex_unlock(&q->vq.mutex);
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&n->dev.mutex);
+}
+
 static const struct file_operations kvhost_net_fops = {
 	.owner		= THIS_MODULE,
 	.open		= kvhost_net_open,
@@ -1328,6 +1352,7 @@ static const struct file_operations kvhost_net_fops = {
 	.unlocked_ioctl	= kvhost_net_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,
+	.show_fdinfo	= kvhost_net_show_fdinfo,
 };
 
 static struct miscdevice kvhost_net_misc = {
@@ -1339,4 +1364,5 @@ static struct miscdevice kvhost_net_misc = {
 module_misc_device(kvhost_net_misc);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KVHOST_VERSION);
 MODULE_DESCRIPTION("kvhost-net: vhost-net compatible in-kernel virtio-net datapath");

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "kvhost.h"
+#include "kvdev.h"
 #include "tap.h"
 
 static char tool[512];
@@ -23,16 +24,9 @@ static char tool[512];
 static int run_tool(const char *args, char *out, size_t size)
 {
 	char cmd[1024];
-	size_t n;
-	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "%s %s 2>/dev/null", tool, args);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	n = fread(out, 1, size - 1, p);
-	out[n] = 0;
-	return WEXITSTATUS(pclose(p));
+	return kvdev_run(cmd, out, size);
 }
 
 int main(void)

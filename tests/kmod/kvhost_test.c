@@ -317,4 +317,5 @@ static struct miscdevice kvhost_test_misc = {
 module_misc_device(kvhost_test_misc);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KVHOST_VERSION);
 MODULE_DESCRIPTION("kvhost test backend: exercises the core alone");

@@ -405,6 +405,23 @@ int kvdev_write_str(const char *path, const char *s)
 	return ret;
 }
 
+int kvdev_run(const char *cmd, char *out, size_t size)
+{
+	char sink[512];
+	size_t n = 0;
+	FILE *p = popen(cmd, "r");
+
+	if (!p)
+		return -1;
+	if (out && size)
+		n = fread(out, 1, size - 1, p);
+	while (fread(sink, 1, sizeof(sink), p) > 0)
+		;
+	if (out && size)
+		out[n] = 0;
+	return WEXITSTATUS(pclose(p));
+}
+
 long kvdev_read_long(const char *path)
 {
 	FILE *f = fopen(path, "r");

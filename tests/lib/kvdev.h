@@ -113,6 +113,13 @@ int kvdev_pids_cgroup(const char *mnt, const char *dir, long max);
 /* Undo kvdev_pids_cgroup() (every task must have left @dir). */
 void kvdev_pids_cgroup_remove(const char *mnt, const char *dir);
 
+/*
+ * Run @cmd with sh -c; its standard output (at most @size - 1 bytes, the
+ * rest read and dropped) in @out, NUL-terminated, if @out is not NULL.
+ * Return: its exit status, -1 if it could not run.
+ */
+int kvdev_run(const char *cmd, char *out, size_t size);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t kvdev_now_ms(void);
 
