@@ -104,6 +104,8 @@ struct kvhost_blk_req {
 	u32 done;			/* data bytes transferred so far */
 	u32 in_len;			/* bytes written for the driver */
 	long res;			/* negative errno, else bytes */
+	long async_res;			/* the kiocb's result, for its last holder */
+	atomic_t issue_refs;		/* the submission call and the completion */
 	u16 id;
 	u8 type;			/* VIRTIO_BLK_T_* */
 	u8 status_val;			/* VIRTIO_BLK_S_* once decided */

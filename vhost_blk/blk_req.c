@@ -351,15 +351,14 @@ static void kvhost_blk_iter_restore(struct kvhost_blk_req *req)
 	req->iter = req->iter_saved;
 }
 
-static void kvhost_blk_rw_complete(struct kiocb *iocb, long res)
+/* What a kiocb's completion does, once its submission call has returned. */
+static void kvhost_blk_rw_done(struct kvhost_blk_req *req, long res)
 {
-	struct kvhost_blk_req *req = container_of(iocb, struct kvhost_blk_req, iocb);
-
 	/*
 	 * A nonblocking submission the block layer could not take (no tag,
 	 * several bios): nothing was transferred, issue it again blocking.
 	 */
-	if (res == -EAGAIN && iocb->ki_flags & IOCB_NOWAIT) {
+	if (res == -EAGAIN && req->iocb.ki_flags & IOCB_NOWAIT) {
 		kvhost_blk_iter_restore(req);
 		kvhost_blk_helper_queue(req);
 		return;
@@ -368,6 +367,24 @@ static void kvhost_blk_rw_complete(struct kiocb *iocb, long res)
 		req->done += res;
 	req->res = res < 0 ? res : 0;
 	kvhost_blk_req_finish(req);
+}
+
+/*
+ * The kiocb's completion, in any context, maybe before read_iter() or
+ * write_iter() has returned -EIOCBQUEUED: a block device can end the bio
+ * inside submit_bio() (null_blk, or no tag for a REQ_NOWAIT bio), and the
+ * filesystem may still touch the iterator after that (blkdev_write_iter()
+ * re-expands it).  So the request is handed on (to the helper, or to be
+ * used) only by the last of the two: the completion or the return.
+ */
+static void kvhost_blk_rw_complete(struct kiocb *iocb, long res)
+{
+	struct kvhost_blk_req *req = container_of(iocb, struct kvhost_blk_req, iocb);
+
+	req->async_res = res;
+	/* Fully ordered: pairs with the issuer's dec in kvhost_blk_rw_issue(). */
+	if (atomic_dec_and_test(&req->issue_refs))
+		kvhost_blk_rw_done(req, res);
 }
 
 /* Freeze protection of a write to a regular file, as io_uring takes it. */
@@ -412,12 +429,18 @@ static bool kvhost_blk_rw_issue(struct kvhost_blk_req *req, bool nowait)
 
 	/* A copy restores a user-backed iterator (6.1 exports no iov_iter_restore). */
 	req->iter_saved = req->iter;
+	/* One reference for this call, one for the completion (see above). */
+	atomic_set(&req->issue_refs, 2);
 	if (write)
 		ret = file->f_op->write_iter(&req->iocb, &req->iter);
 	else
 		ret = file->f_op->read_iter(&req->iocb, &req->iter);
-	if (ret == -EIOCBQUEUED)
+	if (ret == -EIOCBQUEUED) {
+		/* Pairs with the completion's dec: its result is visible here. */
+		if (atomic_dec_and_test(&req->issue_refs))
+			kvhost_blk_rw_done(req, req->async_res);
 		return true;
+	}
 	/* Would block; some filesystems refuse nonblocking buffered writes. */
 	if (nowait && (ret == -EAGAIN || ret == -EOPNOTSUPP)) {
 		kvhost_blk_iter_restore(req);

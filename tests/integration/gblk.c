@@ -1182,9 +1182,15 @@ static int nullb_attr(const char *dir, const char *attr, const char *val)
 int gblk_store_nullb(struct gblk_store *s, const char *name, unsigned int mb,
 		     const char *badblocks)
 {
-	char dir[128], val[32], node[160];
+	return gblk_store_nullb_attrs(s, name, mb, badblocks, NULL);
+}
+
+int gblk_store_nullb_attrs(struct gblk_store *s, const char *name, unsigned int mb,
+			   const char *badblocks, const char *const *attrs)
+{
+	char dir[128], val[32], node[160], attr[64];
 	uint64_t index;
-	int ret;
+	int ret, i;
 
 	gblk_store_init(s);
 	if (access("/sys/module/null_blk", F_OK))
@@ -1201,6 +1207,14 @@ int gblk_store_nullb(struct gblk_store *s, const char *name, unsigned int mb,
 	ret = ret ?: nullb_attr(dir, "memory_backed", "1");
 	if (!ret)
 		nullb_attr(dir, "discard", "1");	/* best effort */
+	for (i = 0; !ret && attrs && attrs[i]; i++) {
+		const char *eq = strchr(attrs[i], '=');
+
+		if (!eq)
+			return -EINVAL;
+		snprintf(attr, sizeof(attr), "%.*s", (int)(eq - attrs[i]), attrs[i]);
+		ret = nullb_attr(dir, attr, eq + 1);
+	}
 	snprintf(val, sizeof(val), "+%s", badblocks ? badblocks : "");
 	ret = ret ?: badblocks ? nullb_attr(dir, "badblocks", val) : 0;
 	ret = ret ?: nullb_attr(dir, "power", "1");

@@ -336,6 +336,9 @@ int gblk_store_dm_error(struct gblk_store *s, const char *name, unsigned int mb,
 			uint64_t bad, uint64_t nbad);
 int gblk_store_nullb(struct gblk_store *s, const char *name, unsigned int mb,
 		     const char *badblocks);
+/* The same with more configfs attributes, "name=value" each, NULL-ended. */
+int gblk_store_nullb_attrs(struct gblk_store *s, const char *name, unsigned int mb,
+			   const char *badblocks, const char *const *attrs);
 /* Fill the first @len bytes with a known non-zero pattern. */
 int gblk_store_prefill(struct gblk_store *s, uint64_t len, uint64_t seed);
 void gblk_store_close(struct gblk_store *s);
