@@ -9,6 +9,8 @@
  *	one another process holds (QEMU's vhostfd), fetched with pidfd_getfd()
  *   kvhostctl blk-stats [--pid PID] --fd FD
  *	counters and latency histogram of every queue of a /dev/kvhost-blk file
+ *   kvhostctl blk --socket PATH (--image FILE | --device BLKDEV) ...
+ *	a vhost-user-blk backend on /dev/kvhost-blk (vu_blk.c)
  *
  * Every argument is validated before the ioctl that uses it; each step is
  * one small function.
@@ -30,6 +32,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_blk.h>
 #include "kvhost.h"
+#include "vu_blk.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open		434
@@ -52,6 +55,7 @@ static void usage(FILE *f)
 		"usage: %s features DEVICE\n"
 		"       %s net-stats [--pid PID] --fd FD\n"
 		"       %s blk-stats [--pid PID] --fd FD\n", prog, prog, prog);
+	blk_usage_line(f, prog);
 }
 
 /* A whole decimal number in [min, max], or -1. */
@@ -322,6 +326,8 @@ int main(int argc, char **argv)
 		return cmd_net_stats(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "blk-stats"))
 		return cmd_blk_stats(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "blk"))
+		return cmd_blk(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;
