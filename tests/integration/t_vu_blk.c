@@ -375,13 +375,31 @@ static bool read_prefill(struct t_env *e, unsigned int q, uint64_t off, uint32_t
 	return true;
 }
 
+/* GET_ID on queue @q: the serial, NUL-padded; printable in @id. */
+static bool get_id(struct t_env *e, unsigned int q, char id[KVHOST_BLK_ID_BYTES + 1])
+{
+	static const char want[KVHOST_BLK_ID_BYTES] = "kvtest";
+	struct gblk *g = &e->g;
+	struct gblk_done d;
+	unsigned int k;
+
+	memset(g->aux, 0xee, 64);
+	if (gblk_rw(g, q, VIRTIO_BLK_T_GET_ID, 0, g->aux_gpa, KVHOST_BLK_ID_BYTES, 1, &d) ||
+	    d.status != S_OK)
+		return false;
+	for (k = 0; k < KVHOST_BLK_ID_BYTES; k++)
+		id[k] = g->aux[k] >= ' ' && g->aux[k] < 0x7f ? g->aux[k] : 0;
+	id[k] = 0;
+	return !memcmp(g->aux, want, sizeof(want));
+}
+
 static void io_checks(struct t_env *e)
 {
 	static const uint32_t sizes[] = { 512, 4096, 65536 + 512, MIB };
 	struct gblk *g = &e->g;
 	struct gblk_done d;
 	unsigned int q, k;
-	char id[KVHOST_BLK_ID_BYTES + 1] = { 0 };
+	char id[KVHOST_BLK_ID_BYTES + 1];
 
 	for (q = 0; q < NQ; q++) {
 		report(read_prefill(e, q, (40 + q) * MIB, MIB), NULL,
@@ -391,12 +409,7 @@ static void io_checks(struct t_env *e)
 					  q * 100 + k),
 			       NULL, "queue %u: OUT then IN of %u bytes, checked by pread", q,
 			       sizes[k]);
-		memset(g->aux, 0xee, 64);
-		report(!gblk_rw(g, q, VIRTIO_BLK_T_GET_ID, 0, g->aux_gpa, KVHOST_BLK_ID_BYTES,
-				1, &d) && d.status == S_OK &&
-		       !memcmp(g->aux, "kvtest\0\0\0\0\0\0\0\0\0\0\0\0\0\0", KVHOST_BLK_ID_BYTES),
-		       g->err, "queue %u: GET_ID is \"%s\"", q,
-		       (memcpy(id, g->aux, KVHOST_BLK_ID_BYTES), id));
+		report(get_id(e, q, id), g->err, "queue %u: GET_ID is \"%s\"", q, id);
 		report(!gblk_rw(g, q, T_FLUSH, 0, g->aux_gpa, 0, 1, &d) && d.status == S_OK,
 		       g->err, "queue %u: FLUSH completes OK", q);
 	}
