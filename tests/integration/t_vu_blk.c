@@ -467,9 +467,40 @@ static void clean_session(struct t_env *e, int *fds_busy)
 	io_checks(e);
 	report(loads_init(e), NULL, "loads set up");
 	load_both(e, 200, "session 1");
+	report(give_memory(e, &s), NULL, "SET_MEM_TABLE again, the same, while the rings run");
+	load_both(e, 50, "after the table came again");
 	report(session_stop(e, &s), NULL,
 	       "session 1 stopped: GET_VRING_BASE of each queue is the requests it took");
 	vu_disconnect(&s.c);
+}
+
+/*
+ * A region that no ring uses comes and goes while the rings run; its
+ * "QEMU address" is only a name: the back-end never touches ours.
+ */
+static bool add_remove(struct t_env *e, struct session *s)
+{
+	struct vu_region r = {
+		.gpa = GPA1 * 2, .size = MIB, .uaddr = (uintptr_t)e->mem + 2 * MEM_BYTES,
+		.mmap_offset = MEM_BYTES / 2,
+	};
+	struct vu_mem_reg m = { .region = r };
+	int before = front_memfd_maps(e);
+
+	STEP(vu_add_mem_reg(&s->c, &r, e->memfd), "ADD_MEM_REG");
+	if (front_memfd_maps(e) != before + 1)
+		return !WHY("%d memfd mappings after ADD_MEM_REG, %d before",
+			    front_memfd_maps(e), before);
+	r.uaddr += MIB;
+	m.region = r;
+	STEP(vu_request(&s->c, VU_REM_MEM_REG, &m, sizeof(m), NULL, 0) == -EREMOTEIO ? 0 : -EINVAL,
+	     "REM_MEM_REG of a region never added is refused");
+	m.region.uaddr -= MIB;
+	STEP(vu_request(&s->c, VU_REM_MEM_REG, &m, sizeof(m), NULL, 0), "REM_MEM_REG");
+	if (front_memfd_maps(e) != before)
+		return !WHY("%d memfd mappings after REM_MEM_REG, %d before",
+			    front_memfd_maps(e), before);
+	return true;
 }
 
 static void reconnect_session(struct t_env *e)
@@ -481,6 +512,7 @@ static void reconnect_session(struct t_env *e)
 	report(ok, NULL, "session 2 (ADD_MEM_REG) set up");
 	if (!ok)
 		return;
+	report(add_remove(e, &s), NULL, "ADD_MEM_REG of a third region, then REM_MEM_REG of it");
 	for (q = 0; q < NQ; q++)
 		posted += gblk_load_submit(&e->load[q], LOAD_QD);
 	/* Gone with requests in flight: the back-end closes the device. */
