@@ -1237,10 +1237,12 @@ static int serve_one(struct vu_server *s)
 	memset(&out.hdr, 0, sizeof(out.hdr));
 	ret = e->fn(s, &in, &out, &out_size);
 	if (e->replies) {
-		if (ret)
+		if (ret) {
 			log_drop(&in.m.hdr, strerror(-ret));
-		else
+			ret = -EPROTO;
+		} else {
 			ret = send_reply(s, &in.m.hdr, &out, out_size);
+		}
 	} else if (in.m.hdr.flags & VU_FLAG_NEED_REPLY &&
 		   s->protocol & BIT(VU_PF_REPLY_ACK)) {
 		/* The front-end learns of the failure: go on. */
@@ -1248,6 +1250,7 @@ static int serve_one(struct vu_server *s)
 		ret = send_reply(s, &in.m.hdr, &out, out_size);
 	} else if (ret) {
 		log_drop(&in.m.hdr, strerror(-ret));
+		ret = -EPROTO;
 	}
 out:
 	close_fds(&in);
