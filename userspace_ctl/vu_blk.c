@@ -820,6 +820,7 @@ static int h_set_owner(struct vu_server *s, struct vu_in *in, struct vu_msg *out
 static int h_reset_owner(struct vu_server *s, struct vu_in *in, struct vu_msg *out,
 			 uint32_t *out_size)
 {
+	uint64_t protocol = s->protocol;	/* negotiated for the connection */
 	const char *step;
 	int ret;
 
@@ -827,6 +828,7 @@ static int h_reset_owner(struct vu_server *s, struct vu_in *in, struct vu_msg *o
 	(void)out;
 	(void)out_size;
 	dev_close(s);
+	s->protocol = protocol;
 	ret = dev_open(s, &step);
 	if (ret)
 		fprintf(stderr, "%s: %s: %s\n", prog, step, strerror(-ret));

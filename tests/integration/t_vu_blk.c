@@ -55,20 +55,39 @@ static struct t_env env;
 
 /* ---- the front-end process ---- */
 
-static pid_t start_front(struct t_env *e)
+/* kvhostctl blk on socket @sock, its stderr appended to the log. */
+static pid_t start_front(struct t_env *e, const char *sock, bool readonly)
 {
 	pid_t pid = fork();
 	int log;
 
 	if (pid)
 		return pid;
-	log = open(e->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	log = open(e->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (log >= 0)
 		dup2(log, 2);
 	setenv("KVHOST_VU_TIMEOUT_MS", "2000", 1);
-	execl(e->tool, "kvhostctl", "blk", "--socket", e->sock, "--image", e->img,
-	      "--queues", "2", "--serial", "kvtest", (char *)NULL);
+	execl(e->tool, "kvhostctl", "blk", "--socket", sock, "--image", e->img,
+	      "--queues", "2", "--serial", "kvtest", readonly ? "--readonly" : (char *)NULL,
+	      (char *)NULL);
 	_exit(127);
+}
+
+/* SIGTERM to @pid: its exit status, -1 if it did not exit within 10 s. */
+static int stop_front(pid_t pid)
+{
+	uint64_t deadline = kvdev_now_ms() + 10000;
+	int st = -1;
+	pid_t r = 0;
+
+	kill(pid, SIGTERM);
+	while (kvdev_now_ms() < deadline && (r = waitpid(pid, &st, WNOHANG)) == 0)
+		usleep(20000);
+	if (r == pid)
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
 }
 
 static bool front_alive(struct t_env *e)
@@ -312,9 +331,9 @@ static bool give_rings(struct t_env *e, struct session *s)
 }
 
 /* Connect and start the device the way QEMU 10 does. */
-static bool session_start(struct t_env *e, struct session *s)
+static bool session_start(struct t_env *e, struct session *s, const char *sock)
 {
-	STEP(vu_connect(&s->c, e->sock, VU_CLIENT_WAIT_MS), "connect");
+	STEP(vu_connect(&s->c, sock, VU_CLIENT_WAIT_MS), "connect");
 	return negotiate(e, s) && give_calls(e, s) && give_memory(e, s) &&
 	       give_rings(e, s);
 }
@@ -466,7 +485,7 @@ static void load_both(struct t_env *e, uint64_t n, const char *when)
 static void clean_session(struct t_env *e)
 {
 	struct session s = { 0 };
-	bool ok = session_start(e, &s);
+	bool ok = session_start(e, &s, e->sock);
 
 	report(ok, NULL, "session 1 (SET_MEM_TABLE) set up as QEMU 10 does");
 	if (!ok) {
@@ -526,7 +545,7 @@ static void reconnect_session(struct t_env *e)
 {
 	struct session s = { .add_mem_reg = true, .resume = true };
 	unsigned int q, posted = 0;
-	bool ok = session_start(e, &s);
+	bool ok = session_start(e, &s, e->sock);
 
 	report(ok, NULL, "session 2 (ADD_MEM_REG) set up");
 	if (!ok) {
@@ -541,7 +560,7 @@ static void reconnect_session(struct t_env *e)
 	tap_ok(posted == NQ * LOAD_QD, "%u requests in flight when the connection closed", posted);
 
 	s = (struct session){ .add_mem_reg = true, .resume = true };
-	ok = session_start(e, &s);
+	ok = session_start(e, &s, e->sock);
 	report(ok, NULL, "session 3: reconnected, rings resumed at the guest's used index (%u, %u)",
 	       e->taken[0], e->taken[1]);
 	if (!ok) {
@@ -556,6 +575,35 @@ static void reconnect_session(struct t_env *e)
 	io_checks(e);
 	report(session_stop(e, &s), NULL, "session 3 stopped at the requests taken");
 	vu_disconnect(&s.c);
+}
+
+/* A second back-end, --readonly, on the same image: RO offered, OUT refused. */
+static void readonly_session(struct t_env *e)
+{
+	struct session s = { .resume = true };
+	struct gblk_store st = { .check_fd = e->img_fd, .fd = -1 };
+	static uint8_t before[4096];
+	char sock[80];
+	struct gblk_done d;
+	pid_t pid;
+	bool ok;
+
+	snprintf(sock, sizeof(sock), "%s.ro", e->sock);
+	pid = start_front(e, sock, true);
+	ok = session_start(e, &s, sock);
+	report(ok, NULL, "--readonly: session set up");
+	if (ok) {
+		tap_ok(s.features & (1ULL << VIRTIO_BLK_F_RO), "--readonly: VIRTIO_BLK_F_RO offered");
+		ok = pread(e->img_fd, before, sizeof(before), 0) == sizeof(before);
+		memset(e->g.aux, 0x5a, sizeof(before));
+		tap_ok(ok && !gblk_rw(&e->g, 0, T_OUT, 0, e->g.aux_gpa, sizeof(before), 1, &d) &&
+		       d.status == S_IOERR && store_is(&st, 0, before, sizeof(before)),
+		       "--readonly: OUT fails with IOERR, the image unchanged");
+		report(read_prefill(e, 1, 41 * MIB, 64 << 10), NULL, "--readonly: IN works");
+		report(session_stop(e, &s), NULL, "--readonly: session stopped");
+	}
+	vu_disconnect(&s.c);
+	tap_is(stop_front(pid), 0, "--readonly: SIGTERM, exit 0");
 }
 
 /* ---- hostile front-ends ---- */
@@ -874,6 +922,32 @@ static void run_hostile(struct t_env *e, const struct hostile *h)
 	       h->what);
 }
 
+/* RESET_OWNER: the device as new (memory gone), the connection still good. */
+static void reset_owner_check(struct t_env *e)
+{
+	struct vu_client c;
+	uint64_t f = 0;
+	bool ok = !vu_connect(&c, e->sock, VU_CLIENT_WAIT_MS) && prepare(e, &c, true) &&
+		  front_memfd_maps(e) == 2 &&
+		  !vu_request(&c, VU_RESET_OWNER, NULL, 0, NULL, 0) &&
+		  front_memfd_maps(e) == 0 &&
+		  !vu_request(&c, VU_SET_OWNER, NULL, 0, NULL, 0) &&
+		  !vu_get_u64(&c, VU_GET_FEATURES, &f) && (f & F_PROTOCOL);
+
+	tap_ok(ok, "RESET_OWNER unmaps the memory; SET_OWNER and GET_FEATURES work after it");
+	vu_disconnect(&c);
+}
+
+/* A second server on a socket that is being served is refused. */
+static void live_socket_check(struct t_env *e)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args), "blk --socket %s --image %s", e->sock, e->img);
+	tap_is(run_tool(e, args), 1, "blk on a socket another back-end serves fails");
+	tap_ok(front_alive(e) && still_serves(e), "the first back-end still serves its socket");
+}
+
 static void hostile_cases(struct t_env *e, int fds_idle)
 {
 	unsigned int k;
@@ -919,20 +993,8 @@ static void cli_checks(struct t_env *e)
 
 static void sigterm_check(struct t_env *e)
 {
-	uint64_t deadline = kvdev_now_ms() + 10000;
-	int st = -1;
-	pid_t r = 0;
-
-	kill(e->front, SIGTERM);
-	while (kvdev_now_ms() < deadline && (r = waitpid(e->front, &st, WNOHANG)) == 0)
-		usleep(20000);
-	tap_ok(r == e->front && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	       "SIGTERM: the back-end exits 0 (status 0x%x)", st);
+	tap_is(stop_front(e->front), 0, "SIGTERM: the back-end exits 0");
 	tap_ok(access(e->sock, F_OK) != 0, "SIGTERM: the socket is removed");
-	if (r != e->front) {
-		kill(e->front, SIGKILL);
-		waitpid(e->front, NULL, 0);
-	}
 }
 
 int main(void)
@@ -957,14 +1019,18 @@ int main(void)
 	ret = make_guest(e);
 	if (!tap_ok(!ret, "guest memory: a memfd, two regions (%s)", strerror(-ret)))
 		return tap_done();
-	e->front = start_front(e);
+	unlink(e->log);
+	e->front = start_front(e, e->sock, false);
 	fds_idle = front_fds_connected(e);
 	tap_ok(e->front > 0 && fds_idle > 0, "kvhostctl blk started (pid %d, %d fds with a peer)",
 	       e->front, fds_idle);
 
 	clean_session(e);
 	reconnect_session(e);
+	readonly_session(e);
+	reset_owner_check(e);
 	hostile_cases(e, fds_idle);
+	live_socket_check(e);
 	tap_ok(front_alive(e), "the back-end is alive after the hostile cases");
 	sigterm_check(e);
 
