@@ -235,6 +235,8 @@ struct session {
 	struct vu_client c;
 	bool add_mem_reg;		/* ADD_MEM_REG instead of SET_MEM_TABLE */
 	bool resume;			/* base = the guest's used index */
+	bool legacy;			/* no protocol features: no acks, rings
+					 * enabled from the start */
 	uint64_t features, protocol, nq;
 	struct virtio_blk_config cfg;
 };
@@ -255,6 +257,8 @@ static bool negotiate(struct t_env *e, struct session *s)
 	uint64_t v;
 
 	STEP(vu_get_u64(&s->c, VU_GET_FEATURES, &s->features), "GET_FEATURES");
+	if (s->legacy)
+		goto owner;
 	STEP(vu_get_u64(&s->c, VU_GET_PROTOCOL_FEATURES, &s->protocol),
 	     "GET_PROTOCOL_FEATURES");
 	STEP(vu_set_u64(&s->c, VU_SET_PROTOCOL_FEATURES, s->protocol & PF_WANTED),
@@ -262,6 +266,7 @@ static bool negotiate(struct t_env *e, struct session *s)
 	s->c.protocol = s->protocol & PF_WANTED;
 	STEP(vu_get_u64(&s->c, VU_GET_QUEUE_NUM, &s->nq), "GET_QUEUE_NUM");
 	STEP(vu_get_u64(&s->c, VU_GET_MAX_MEM_SLOTS, &v), "GET_MAX_MEM_SLOTS");
+owner:
 	STEP(vu_request(&s->c, VU_SET_OWNER, NULL, 0, NULL, 0), "SET_OWNER");
 	STEP(vu_get_config(&s->c, 0, sizeof(s->cfg), &s->cfg), "GET_CONFIG");
 	e->g.capacity = le64toh(s->cfg.capacity);
@@ -269,7 +274,7 @@ static bool negotiate(struct t_env *e, struct session *s)
 	e->g.blk_size = le32toh(s->cfg.blk_size);
 	e->g.num_queues = le16toh(s->cfg.num_queues);
 	e->g.features = s->features & GBLK_F_WANTED;
-	STEP(vu_set_u64(&s->c, VU_SET_FEATURES, e->g.features | F_PROTOCOL),
+	STEP(vu_set_u64(&s->c, VU_SET_FEATURES, e->g.features | (s->legacy ? 0 : F_PROTOCOL)),
 	     "SET_FEATURES");
 	return true;
 }
@@ -325,7 +330,7 @@ static bool give_rings(struct t_env *e, struct session *s)
 		STEP(vu_set_vring_fd(&s->c, VU_SET_VRING_KICK, q, e->g.dev.vq[q].kick_fd),
 		     "SET_VRING_KICK");
 	}
-	for (q = 0; q < NQ; q++)
+	for (q = 0; !s->legacy && q < NQ; q++)
 		STEP(vu_set_state(&s->c, VU_SET_VRING_ENABLE, q, 1), "SET_VRING_ENABLE 1");
 	return true;
 }
@@ -344,7 +349,7 @@ static bool session_stop(struct t_env *e, struct session *s)
 	unsigned int q;
 	uint32_t base;
 
-	for (q = 0; q < NQ; q++)
+	for (q = 0; !s->legacy && q < NQ; q++)
 		STEP(vu_set_state(&s->c, VU_SET_VRING_ENABLE, q, 0), "SET_VRING_ENABLE 0");
 	for (q = 0; q < NQ; q++) {
 		uint16_t avail = e->g.q[q].ring.avail_idx;
@@ -574,6 +579,22 @@ static void reconnect_session(struct t_env *e)
 	load_both(e, 100, "after the reconnect");
 	io_checks(e);
 	report(session_stop(e, &s), NULL, "session 3 stopped at the requests taken");
+	vu_disconnect(&s.c);
+}
+
+/* A front-end without protocol features: its rings run from SET_VRING_KICK. */
+static void legacy_session(struct t_env *e)
+{
+	struct session s = { .resume = true, .legacy = true };
+	bool ok = session_start(e, &s, e->sock);
+	unsigned int q;
+
+	report(ok, NULL, "no protocol features: session set up, nothing acked");
+	for (q = 0; ok && q < NQ; q++)
+		report(write_read(e, q, 5000 + q * 300, 128 << 10, 5, 900 + q), NULL,
+		       "no protocol features: queue %u runs without SET_VRING_ENABLE", q);
+	if (ok)
+		report(session_stop(e, &s), NULL, "no protocol features: stopped by GET_VRING_BASE");
 	vu_disconnect(&s.c);
 }
 
@@ -1027,6 +1048,7 @@ int main(void)
 
 	clean_session(e);
 	reconnect_session(e);
+	legacy_session(e);
 	readonly_session(e);
 	reset_owner_check(e);
 	hostile_cases(e, fds_idle);
