@@ -489,6 +489,7 @@ static void load_both(struct t_env *e, uint64_t n, const char *when)
 
 static void clean_session(struct t_env *e)
 {
+	pid_t workers[NQ + 1];
 	struct session s = { 0 };
 	bool ok = session_start(e, &s, e->sock);
 
@@ -507,6 +508,8 @@ static void clean_session(struct t_env *e)
 	tap_is(e->g.capacity, IMG_BYTES / GBLK_SECTOR, "GET_CONFIG capacity is the image's sectors");
 	tap_is(e->g.num_queues, NQ, "GET_CONFIG num_queues");
 	tap_ok(e->g.seg_max > 0, "GET_CONFIG seg_max %u", e->g.seg_max);
+	tap_is(kvdev_find_workers(e->front, workers, NQ + 1), NQ,
+	       "a kernel worker per queue for the back-end");
 	io_checks(e);
 	report(loads_init(e), NULL, "loads set up");
 	load_both(e, 200, "session 1");
@@ -770,6 +773,18 @@ static bool h_no_fds(struct t_env *e, struct vu_client *c)
 	return mem_table(e, c, 1, 0, 1, 0, MIB);
 }
 
+static bool h_zero_size(struct t_env *e, struct vu_client *c)
+{
+	struct vu_mem_table t = {
+		.nregions = 1,
+		.region[0] = { .gpa = GPA0, .size = 0, .uaddr = (uintptr_t)e->mem },
+	};
+	uint32_t len = VU_MEM_TABLE_HDR + sizeof(t.region[0]);
+
+	return prepare(e, c, false) &&
+	       send_hdr(c, VU_SET_MEM_TABLE, NEED, len, &t, len, &e->memfd, 1);
+}
+
 static bool h_addr_outside(struct t_env *e, struct vu_client *c)
 {
 	struct vu_vring_addr a = { .index = 0, .desc = 0x1000, .avail = 0x2000, .used = 0x3000 };
@@ -891,6 +906,7 @@ static const struct hostile hostile[] = {
 	{ "SET_MEM_TABLE, mmap_offset + size beyond the memfd", ACK_ERR, h_beyond_fd },
 	{ "SET_MEM_TABLE, overlapping regions", ACK_ERR, h_overlap },
 	{ "SET_MEM_TABLE without fds", ACK_ERR, h_no_fds },
+	{ "SET_MEM_TABLE, a region of size 0", ACK_ERR, h_zero_size },
 	{ "SET_VRING_ADDR outside every region", ACK_ERR, h_addr_outside },
 	{ "SET_VRING_ADDR, the table running past the region", ACK_ERR, h_addr_end_outside },
 	{ "SET_VRING_NUM 0", ACK_ERR, h_num0 },
