@@ -15,6 +15,8 @@
  *	one another process holds (QEMU's vhostfd), fetched with pidfd_getfd()
  *   kvhostctl blk-stats [--pid PID] --fd FD
  *	counters and latency histogram of every queue of a /dev/kvhost-blk file
+ *   kvhostctl blk --socket PATH (--image FILE | --device BLKDEV) ...
+ *	a vhost-user-blk backend on /dev/kvhost-blk (vu_blk.c)
  *
  * Every argument is validated before the ioctl that uses it; each step is
  * one small function.
@@ -38,6 +40,7 @@
 #include <linux/virtio_blk.h>
 #include "kvhost.h"
 #include "kvhostctl.h"
+#include "vu_blk.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open		434
@@ -74,9 +77,9 @@ static void usage(FILE *f)
 		"       %s net [--tap NAME] [--queues N] [--poll-us US] [--id ID] -- QEMU [ARGS...]\n"
 		"       %s features DEVICE\n"
 		"       %s net-stats [--pid PID] --fd FD\n"
-		"       %s blk-stats [--pid PID] --fd FD\n"
-		"       %s --version\n"
-		"Each subcommand takes --help.\n", prog, prog, prog, prog, prog, prog, prog);
+		"       %s blk-stats [--pid PID] --fd FD\n", prog, prog, prog, prog, prog, prog);
+	blk_usage_line(f, prog);
+	fprintf(f, "       %s --version\nEach subcommand takes --help.\n", prog);
 }
 
 long parse_num(const char *s, long min, long max)
@@ -355,6 +358,7 @@ static const struct subcommand {
 	{ "features", cmd_features },
 	{ "net-stats", cmd_net_stats },
 	{ "blk-stats", cmd_blk_stats },
+	{ "blk", cmd_blk },
 };
 
 int main(int argc, char **argv)

@@ -206,7 +206,9 @@ int gblk_guest_init(struct gblk *g, const struct gblk_cfg *c)
 		g->cfg.mem_size = 16 * MIB;
 	if (g->cfg.nq > GBLK_MAXQ)
 		return gblk_fail(g, -EINVAL, "queues");
-	ret = vdrv_mem_init_identity(&g->mem, g->cfg.mem_size);
+	if (c->mem)
+		g->mem = *c->mem;
+	ret = c->mem ? 0 : vdrv_mem_init_identity(&g->mem, g->cfg.mem_size);
 	if (ret)
 		return gblk_fail(g, ret, "guest memory");
 	g->aux = gblk_alloc(g, GBLK_AUX_LEN, &g->aux_gpa);

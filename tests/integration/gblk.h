@@ -57,6 +57,8 @@ struct gblk_cfg {
 	unsigned int num;		/* ring size (0: GBLK_NUM) */
 	unsigned int indirect_max;	/* entries per indirect table (0: GBLK_INDIRECT) */
 	uint64_t mem_size;		/* guest memory bytes (0: 16 MiB) */
+	const struct vdrv_mem *mem;	/* guest memory to take over (a
+					 * vhost-user front's); NULL: identity */
 	bool workers;			/* queue k > 0 on a new worker of its own */
 	bool no_run;			/* leave every queue stopped */
 	bool no_set_queues;		/* leave the queue count alone */
